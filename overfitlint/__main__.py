@@ -1,0 +1,3 @@
+from overfitlint.cli import main
+
+main()

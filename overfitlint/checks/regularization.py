@@ -1,0 +1,77 @@
+"""2xx: regularization (dropout, weight decay) the model was or was not trained with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from overfitlint.engine.context import CheckContext
+from overfitlint.engine.registry import check
+from overfitlint.facts import Unknown
+from overfitlint.findings import Evidence, Finding, Location
+from overfitlint.severity import lower_confidence
+
+
+@check("OFL201", reads=("min_params",))
+def no_dropout(ctx: CheckContext) -> Iterator[Finding]:
+    model = ctx.model
+    assert model is not None
+    params = model.trainable_params
+    if params < ctx.threshold("min_params") or model.dropout_layers:
+        return
+    evidence = [
+        Evidence("trainable_params", params, "params"),
+        Evidence("dropout_layers", 0, "layers"),
+    ]
+    location = Location(file=model.source)
+    if isinstance(model.dropout_visible, Unknown):
+        yield ctx.finding(
+            f"no dropout layer in the file, but dropout is unknown: "
+            f"{model.dropout_visible.reason}. {model.dropout_visible.remedy}".strip(),
+            evidence=evidence,
+            location=location,
+            subject="model",
+            severity="info",
+            confidence=lower_confidence(ctx.rule.confidence),
+        )
+        return
+    yield ctx.finding(
+        f"no dropout or other stochastic regularization in a model with {params:,} "
+        "trainable parameters",
+        evidence=evidence,
+        location=location,
+        subject="model",
+    )
+
+
+@check("OFL211", reads=("min_params", "min_weight_decay"))
+def no_weight_decay(ctx: CheckContext) -> Iterator[Finding]:
+    model = ctx.model
+    assert model is not None
+    params = model.trainable_params
+    if params < ctx.threshold("min_params"):
+        return
+    location = Location(file=model.source)
+    optimizer = model.optimizer
+    if isinstance(optimizer, Unknown):
+        yield ctx.finding(
+            f"weight decay is unknown: {optimizer.reason}",
+            evidence=[Evidence("trainable_params", params, "params")],
+            location=location,
+            subject="model",
+            severity="info",
+            fix=optimizer.remedy or ctx.rule.fix,
+        )
+        return
+    if optimizer.weight_decay > ctx.threshold("min_weight_decay") or model.regularized_layers:
+        return
+    yield ctx.finding(
+        f"trained without weight decay or an L2 penalty (weight_decay={optimizer.weight_decay:g}, "
+        f"from {optimizer.source}) on a model with {params:,} trainable parameters",
+        evidence=[
+            Evidence("weight_decay", optimizer.weight_decay),
+            Evidence("regularized_layers", 0, "layers"),
+            Evidence("trainable_params", params, "params"),
+        ],
+        location=location,
+        subject="model",
+    )

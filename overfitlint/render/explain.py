@@ -1,0 +1,34 @@
+"""``overfitlint explain CODE``: a rule's own documentation, from its catalogue file."""
+
+from __future__ import annotations
+
+import textwrap
+
+from overfitlint.catalogue import RuleSpec
+
+
+def _paragraph(text: str) -> str:
+    return "\n\n".join(
+        textwrap.fill(" ".join(block.split()), width=88) for block in text.split("\n\n")
+    )
+
+
+def render_explanation(spec: RuleSpec) -> str:
+    parts = [
+        f"{spec.code} {spec.name}: {spec.title}",
+        f"Severity {spec.severity}, confidence {spec.confidence}, role {spec.role}; "
+        f"needs: {', '.join(spec.needs) or 'nothing'}.",
+        "## What it does\n" + _paragraph(spec.summary),
+        "## Why is this bad?\n" + _paragraph(spec.rationale),
+        "## Fix\n" + _paragraph(spec.fix),
+    ]
+    if spec.thresholds:
+        rows = [f"  {t.name} = {t.default!r}\n      {t.doc}" for t in spec.thresholds.values()]
+        parts.append("## Thresholds (override per rule in config)\n" + "\n".join(rows))
+    if spec.bad_example:
+        parts.append("## Example\n" + textwrap.indent(spec.bad_example, "    "))
+    if spec.good_example:
+        parts.append("## Use instead\n" + textwrap.indent(spec.good_example, "    "))
+    if spec.references:
+        parts.append("## References\n" + "\n".join(f"- {ref}" for ref in spec.references))
+    return "\n\n".join(parts) + "\n"
