@@ -167,20 +167,28 @@ def check(
 
 @cli.command("rules")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown: the README's rule table.",
 )
 def list_rules(fmt: str) -> None:
     """List the rule catalogue."""
     import json
 
     from overfitlint.catalogue import load_catalogue
+    from overfitlint.render.explain import rule_table
 
     catalogue = load_catalogue()
     if fmt == "json":
         click.echo(json.dumps([spec.to_dict() for spec in catalogue.values()], indent=2))
-        return
-    for spec in catalogue.values():
-        click.echo(f"{spec.code}  {spec.name:<28} {spec.severity:<8} {spec.title}")
+    elif fmt == "markdown":
+        click.echo(rule_table(catalogue.values()), nl=False)
+    else:
+        for spec in catalogue.values():
+            click.echo(f"{spec.code}  {spec.name:<28} {spec.severity:<8} {spec.title}")
 
 
 @cli.command()

@@ -32,7 +32,7 @@ class Divergence:
     rise_pct: float
     """Prechelt's generalization loss GL at the last point, on the smoothed curve."""
     onset_index: int | None
-    """First point past the smoothed minimum where GL reached the threshold."""
+    """First point past the best from which the raw curve stays above the onset level."""
     train_change_pct: float | None
     """Relative change of the training metric from the best epoch to the end."""
 
@@ -63,8 +63,11 @@ def measure_divergence(
     best_index = int(np.argmin(values))
     min_index = int(np.argmin(smoothed))
     gl = generalization_loss(smoothed, smoothed[min_index])
-    past = np.nonzero(gl[min_index + 1 :] >= onset_rise_pct)[0]
-    onset = int(min_index + 1 + past[0]) if past.size else None
+    raw_gl = generalization_loss(values, values[best_index])
+    not_above = np.nonzero(raw_gl <= onset_rise_pct)[0]
+    onset = int(not_above[-1]) + 1 if not_above.size else None
+    if onset is not None and onset >= len(val):
+        onset = None
     return Divergence(
         points=len(val),
         best_index=best_index,

@@ -17,7 +17,7 @@ def _epoch(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 3)
 
 
-@check("OFL301", reads=("min_epochs", "patience", "min_rise", "smoothing"))
+@check("OFL301", reads=("min_epochs", "patience", "min_rise", "onset_rise", "smoothing"))
 def diverging_validation_loss(ctx: CheckContext) -> Iterator[Finding]:
     for curves in ctx.curves:
         val = curves.val_loss
@@ -27,7 +27,7 @@ def diverging_validation_loss(ctx: CheckContext) -> Iterator[Finding]:
             val,
             curves.train_loss,
             smoothing=ctx.threshold("smoothing"),
-            onset_rise_pct=ctx.threshold("min_rise"),
+            onset_rise_pct=ctx.threshold("onset_rise"),
             lower_is_better=curves.loss.lower_is_better,
         )
         if measured is None or measured.points < ctx.threshold("min_epochs"):
@@ -69,7 +69,7 @@ def _divergence_finding(ctx: CheckContext, curves: Curves, measured) -> Finding:
         )
     return ctx.finding(
         f"{val.name} is {measured.rise_pct:.1f}% above its best (epoch {best_epoch}) and "
-        f"has risen since epoch {onset_epoch}{train_note}; "
+        f"has stayed above it since epoch {onset_epoch}{train_note}; "
         f"{measured.epochs_past_best} of {measured.points} epochs "
         f"({100 * measured.share_past_best:.0f}%) ran past the best",
         evidence=evidence,

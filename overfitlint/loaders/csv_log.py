@@ -42,7 +42,7 @@ def load_csv_log(
         raise InputError(f"{path}: the log is empty")
     first_line = text.lstrip("\r\n").splitlines()[0]
     delimiter = max(DELIMITERS, key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     header_line = 0
     rows: list[tuple[int, list[str]]] = []
@@ -102,9 +102,11 @@ def _check_header(header: list[str], path: Path, line: int) -> None:
 
 
 def _column(rows, index: int, name: str, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The column as floats and a mask of present cells; None when it holds text."""
+    """The column as floats and a mask of present cells; None when no cell is a number."""
     values = np.full(len(rows), np.nan)
     present = np.zeros(len(rows), dtype=bool)
+    first_text: tuple[int, str] | None = None
+    numbers = 0
     for position, (line, cells) in enumerate(rows):
         cell = cells[index].strip() if index < len(cells) else ""
         if cell.lower() in MISSING:
@@ -112,10 +114,13 @@ def _column(rows, index: int, name: str, path: Path) -> tuple[np.ndarray, np.nda
         present[position] = True
         try:
             values[position] = float(cell)
+            numbers += 1
         except ValueError:
-            if position == 0:
-                return None  # a text column such as a run name: not a metric
-            raise InputError(
-                f"{path}:{line}: column {name!r} holds {cell[:40]!r}, not a number"
-            ) from None
+            if first_text is None:
+                first_text = (line, cell)
+    if first_text is not None:
+        if numbers == 0:
+            return None  # a text column such as a run name: not a metric
+        line, cell = first_text
+        raise InputError(f"{path}:{line}: column {name!r} holds {cell[:40]!r}, not a number")
     return values, present

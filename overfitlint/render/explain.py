@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 
 from overfitlint.catalogue import RuleSpec
 
@@ -32,3 +33,16 @@ def render_explanation(spec: RuleSpec) -> str:
     if spec.references:
         parts.append("## References\n" + "\n".join(f"- {ref}" for ref in spec.references))
     return "\n\n".join(parts) + "\n"
+
+
+def rule_table(specs: Iterable[RuleSpec]) -> str:
+    """The README's rule table (Markdown), one row per rule."""
+    rows = [
+        "| code | name | default severity | needs | what it flags |",
+        "|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| {s.code} | `{s.name}` | {s.severity} | {', '.join(s.needs) or '-'} | {s.title} |"
+        for s in specs
+    ]
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,1 @@
+"""Small real models and logs built by the tests with the real frameworks."""
