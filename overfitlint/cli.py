@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -114,14 +112,11 @@ def check(
     probe: bool,
 ) -> None:
     """Check a model file and/or training logs: PATHS are told apart by content."""
-    from overfitlint.engine import run_rules
-    from overfitlint.loaders import load_inputs
+    from overfitlint.pipeline import run_check
     from overfitlint.render import render
-    from overfitlint.report import RunInfo, build_report, exit_code
+    from overfitlint.report import exit_code
     from overfitlint.settings import Settings
 
-    started = time.perf_counter()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     settings = Settings(
         samples=samples,
         weight_decay=weight_decay,
@@ -131,25 +126,20 @@ def check(
         ignore=_split(ignore),
         fail_on=fail_on,
     )
-    inputs_list = list(paths)
+    inputs = list(paths)
     if output:
-        _refuse_overwriting_inputs(output, inputs_list, "--output")
-    inputs = load_inputs(inputs_list, settings)
-    result = run_rules(inputs.model, inputs.curves, settings)
-    probe_info = {
-        "status": "skipped",
-        "reason": "the probe is not available in this version" if probe else "--no-probe",
-    }
+        _refuse_overwriting_inputs(output, inputs, "--output")
+    if report_path:
+        _refuse_overwriting_inputs(report_path, inputs, "--report")
+    write_html = not no_report
+    report = run_check(inputs, settings, probe=probe, hash_inputs=write_html or fmt == "json")
     html_target = None
-    if not no_report:
+    if write_html:
+        model = report["model"]
         html_target = report_path or _default_report_path(
-            inputs_list, inputs.model.source if inputs.model else None
+            inputs, model["source"] if model else None
         )
-        _refuse_overwriting_inputs(html_target, inputs_list, "--report")
-    run = RunInfo(started_at, time.perf_counter() - started, probe_info)
-    report = build_report(
-        inputs, result, settings, run, hash_inputs=bool(html_target) or fmt == "json"
-    )
+        _refuse_overwriting_inputs(html_target, inputs, "--report")
     color = (
         fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from overfitlint.curves import Curves
 from overfitlint.errors import InputError
 from overfitlint.facts import ModelFacts, OptimizerFacts
+from overfitlint.loaders import logs, models
 from overfitlint.settings import Settings
 
 SNIFF_BYTES = 4096
@@ -21,45 +22,21 @@ class LoadedInputs:
 
 
 def sniff(path: Path) -> str:
-    """'model' or 'log', from the first bytes of the file (and its name only as a hint)."""
+    """'model' or 'log', from the file's first bytes (a folder's layout); names are only hints."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a model file or a log file")
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    if path.suffix.lower() == ".onnx":
+    head = b""
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if models.looks_like_model(path, head):
         return "model"
-    if not head:
-        return "log"  # an empty file: the log loader says it is empty
-    if b"\x00" in head or not _looks_like_text(head):
-        return "model"
-    return "log"
-
-
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # a multi-byte character cut at the end of the sniffed block is still text
-        return exc.start >= len(head) - 3
-    return True
-
-
-def load_model(path: Path) -> ModelFacts:
-    from overfitlint.loaders.onnx_model import load_onnx
-
-    return load_onnx(path)
-
-
-def load_log(path: Path, settings: Settings) -> Curves:
-    from overfitlint.loaders.csv_log import load_csv_log
-
-    data = path.read_bytes()
-    return load_csv_log(path, data, settings.train_metric, settings.val_metric)
+    if logs.looks_like_log(path, head):
+        return "log"
+    raise InputError(f"{path}: neither a model nor a training log that overfitlint can read")
 
 
 def load_inputs(paths: list[Path], settings: Settings) -> LoadedInputs:
@@ -73,9 +50,9 @@ def load_inputs(paths: list[Path], settings: Settings) -> LoadedInputs:
                     f"{path}: a second model file; check one model per run "
                     f"(the first was {model.source})"
                 )
-            model = load_model(path)
+            model = models.load_model(path, settings)
         else:
-            curves.append(load_log(path, settings))
+            curves.append(logs.load_log(path, settings))
     if model is not None:
         apply_declarations(model, settings)
     return LoadedInputs(model, curves, paths)
