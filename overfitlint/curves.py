@@ -16,6 +16,8 @@ class Series:
     epochs: np.ndarray
     values: np.ndarray
     lines: np.ndarray
+    origins: np.ndarray | None = None
+    """Index into ``Curves.sources`` of each point's file, when a curve joins several files."""
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -23,7 +25,10 @@ class Series:
     def finite(self) -> Series:
         """The points whose value is a finite number."""
         keep = np.isfinite(self.values)
-        return Series(self.name, self.epochs[keep], self.values[keep], self.lines[keep])
+        if keep.all():
+            return self
+        origins = None if self.origins is None else self.origins[keep]
+        return Series(self.name, self.epochs[keep], self.values[keep], self.lines[keep], origins)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +58,19 @@ class Curves:
     loss: MetricPair
     accuracy: MetricPair | None = None
     notes: list[str] = field(default_factory=list)
+    """What the loader assumed or repaired (shown in the output)."""
+    axis: str = "epoch"
+    """What the x values count: "epoch" (may be fractional) or "step"."""
+    lr: str | None = None
+    """The learning-rate series, when the log has one."""
+    samples: int | None = None
+    """Training samples per epoch the log implies (e.g. steps x batch size), if it tells."""
+    samples_basis: str | None = None
+    """How ``samples`` was worked out, in words."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Settings the log (or a file beside it, e.g. hparams.yaml) states: batch size, ..."""
+    sources: list[str] = field(default_factory=list)
+    """Every file this curve was read from, in order (one unless logs were joined)."""
 
     def get(self, name: str | None) -> Series | None:
         return self.series.get(name) if name else None
@@ -65,10 +83,22 @@ class Curves:
     def val_loss(self) -> Series | None:
         return self.get(self.loss.val)
 
+    def source_of(self, series: Series, index: int) -> str:
+        """The file a point of ``series`` was read from."""
+        if series.origins is not None and self.sources:
+            return self.sources[int(series.origins[index])]
+        return self.source
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "sources": list(self.sources or [self.source]),
             "format": self.format,
+            "axis": self.axis,
+            "lr": self.lr,
+            "samples": self.samples,
+            "samples_basis": self.samples_basis,
+            "meta": dict(self.meta),
             "loss": {"train": self.loss.train, "val": self.loss.val},
             "accuracy": (
                 {"train": self.accuracy.train, "val": self.accuracy.val} if self.accuracy else None
