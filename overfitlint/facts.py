@@ -21,6 +21,95 @@ DROPOUT_KINDS = frozenset(
     }
 )
 
+# Data augmentation layers that live inside a model (Keras preprocessing layers).
+AUGMENTATION_KINDS = frozenset(
+    {
+        "RandomFlip",
+        "RandomRotation",
+        "RandomZoom",
+        "RandomCrop",
+        "RandomTranslation",
+        "RandomContrast",
+        "RandomBrightness",
+        "RandomHeight",
+        "RandomWidth",
+        "RandAugment",
+        "RandomErasing",
+        "RandomGaussianBlur",
+        "RandomGrayscale",
+        "RandomHue",
+        "RandomSaturation",
+        "RandomSharpness",
+        "RandomShear",
+        "RandomColorJitter",
+        "RandomPerspective",
+        "RandomElasticTransform",
+        "RandomInvert",
+        "RandomPosterization",
+        "AutoContrast",
+        "AugMix",
+        "MixUp",
+        "CutMix",
+        "Solarization",
+        # torchvision transforms are nn.Modules: a model may hold them (v1 and v2 names)
+        "RandomHorizontalFlip",
+        "RandomVerticalFlip",
+        "RandomResizedCrop",
+        "RandomAffine",
+        "RandomRotate",
+        "ColorJitter",
+        "RandomApply",
+        "RandomChoice",
+        "TrivialAugmentWide",
+        "AutoAugment",
+        "ElasticTransform",
+        "RandomAdjustSharpness",
+        "RandomAutocontrast",
+        "RandomEqualize",
+        "RandomPhotometricDistort",
+        "RandomZoomOut",
+        "RandomIoUCrop",
+        "RandomChannelPermutation",
+    }
+)
+
+# Normalization layers inside the network (batch, layer, group, instance, RMS norm). Keras'
+# ``Normalization`` (input standardisation by fixed statistics) is preprocessing, not one.
+NORMALIZATION_KINDS = frozenset(
+    {
+        "BatchNormalization",
+        "SyncBatchNormalization",
+        "BatchNormalizationV1",
+        "BatchNorm",
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+        "SyncBatchNorm",
+        "LazyBatchNorm1d",
+        "LazyBatchNorm2d",
+        "LazyBatchNorm3d",
+        "LayerNorm",
+        "LayerNormalization",
+        "SimplifiedLayerNormalization",
+        "SkipLayerNormalization",
+        "SkipSimplifiedLayerNormalization",
+        "GroupNorm",
+        "GroupNormalization",
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+        "InstanceNormalization",
+        "RMSNorm",
+        "RMSNormalization",
+        "UnitNormalization",
+        "LocalResponseNorm",
+        "Norm",  # a state dict's 1-D weight+bias group (kinds guessed from tensors)
+    }
+)
+BATCH_NORM_KINDS = frozenset(
+    kind for kind in NORMALIZATION_KINDS if "BatchNorm" in kind and "Layer" not in kind
+)
+
 
 @dataclass(frozen=True)
 class Unknown:
@@ -33,6 +122,13 @@ class Unknown:
         return {"unknown": True, "reason": self.reason, "remedy": self.remedy}
 
 
+AUGMENTATION_NOT_IN_FILE = Unknown(
+    "the model file does not hold the training input pipeline, where data augmentation "
+    "usually lives",
+    "State it: --augmentation yes (or no), or augmentation = \"yes\" in the config file.",
+)
+
+
 @dataclass
 class LayerFacts:
     """One layer (module, node or initializer group) of a model."""
@@ -43,10 +139,23 @@ class LayerFacts:
     trainable_params: int = 0
     dropout_rate: float | None = None
     regularizers: list[str] = field(default_factory=list)
+    inputs: list[str] | None = None
+    """Names of the layers (in ``ModelFacts.layers``) whose outputs feed this one, through
+    layers that are not listed (activations, reshapes); ``[]``: fed by the model's input.
+    None: the file does not show it (e.g. a custom forward())."""
 
     @property
     def is_dropout(self) -> bool:
-        return self.kind in DROPOUT_KINDS
+        """A dropout-like layer, or a layer with built-in dropout (LSTM, attention) above 0."""
+        return self.kind in DROPOUT_KINDS or bool(self.dropout_rate)
+
+    @property
+    def is_augmentation(self) -> bool:
+        return self.kind in AUGMENTATION_KINDS
+
+    @property
+    def is_normalization(self) -> bool:
+        return self.kind in NORMALIZATION_KINDS
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +165,7 @@ class LayerFacts:
             "trainable_params": self.trainable_params,
             "dropout_rate": self.dropout_rate,
             "regularizers": list(self.regularizers),
+            "inputs": None if self.inputs is None else list(self.inputs),
         }
 
 
@@ -68,6 +178,10 @@ class OptimizerFacts:
     weight_decay: float
     decoupled: bool | None
     source: str
+    details: dict[str, Any] = field(default_factory=dict)
+    """Other settings as found: momentum, betas, eps, nesterov, amsgrad, lr schedule..."""
+    param_groups: list[dict[str, Any]] = field(default_factory=list)
+    """Per parameter group (PyTorch): tensors, lr, weight_decay, when groups differ."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +190,8 @@ class OptimizerFacts:
             "weight_decay": self.weight_decay,
             "decoupled": self.decoupled,
             "source": self.source,
+            "details": dict(self.details),
+            "param_groups": [dict(group) for group in self.param_groups],
         }
 
 
@@ -110,6 +226,18 @@ class ModelFacts:
     dropout_visible: bool | Unknown = True
     input_shapes: dict[str, list[int | str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    augmentation_visible: bool | Unknown = AUGMENTATION_NOT_IN_FILE
+    """True when the file would show data augmentation layers (a Keras model that lists its
+    layers); Unknown where augmentation lives in the input pipeline (PyTorch, ONNX)."""
+
+    @property
+    def layer_graph_known(self) -> bool:
+        """Every layer that holds parameters or is a dropout layer knows its inputs."""
+        return bool(self.layers) and all(
+            layer.inputs is not None
+            for layer in self.layers
+            if layer.params or layer.kind in DROPOUT_KINDS
+        )
 
     @property
     def total_params(self) -> int:
@@ -126,6 +254,10 @@ class ModelFacts:
     @property
     def regularized_layers(self) -> list[LayerFacts]:
         return [layer for layer in self.layers if layer.regularizers]
+
+    @property
+    def augmentation_layers(self) -> list[LayerFacts]:
+        return [layer for layer in self.layers if layer.is_augmentation]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,4 +276,9 @@ class ModelFacts:
             ),
             "input_shapes": self.input_shapes,
             "notes": list(self.notes),
+            "augmentation_visible": (
+                self.augmentation_visible.to_dict()
+                if isinstance(self.augmentation_visible, Unknown)
+                else self.augmentation_visible
+            ),
         }

@@ -35,6 +35,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def input_size(path: Path) -> int:
+    """Bytes of a file, of all files in a folder (a SavedModel); 0 for a MODULE:CALLABLE."""
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return 0
+
+
 def build_report(
     inputs: LoadedInputs,
     result: EngineResult,
@@ -63,8 +72,8 @@ def build_report(
             {
                 "path": str(path),
                 "kind": "model" if str(path) == model_path else "log",
-                "bytes": path.stat().st_size,
-                "sha256": file_sha256(path) if hash_inputs else None,
+                "bytes": input_size(path),
+                "sha256": file_sha256(path) if hash_inputs and path.is_file() else None,
             }
             for path in inputs.paths
         ],
