@@ -146,3 +146,151 @@ def test_external_data_counts_from_shapes_without_reading_bytes(tmp_path):
 def test_external_data_escaping_the_folder_is_refused(tmp_path, location):
     with pytest.raises(InputError, match="outside the model's folder"):
         load_onnx(_external_model(tmp_path, location))
+
+
+# --- reading without tensor bytes ------------------------------------------------------
+
+
+def _facts_from_full_parse(path):
+    from overfitlint.loaders.onnx_model import _facts
+
+    return _facts(onnx.load(str(path), load_external_data=False), path)
+
+
+def test_walking_the_wire_gives_what_a_full_parse_gives(tmp_path):
+    path = onnx_models.mlp(tmp_path / "m.onnx", [64, 256, 128, 10], dropout=[0.2, 0.1])
+    fast, full = load_onnx(path), _facts_from_full_parse(path)
+    assert fast.to_dict() == full.to_dict()
+    assert fast.total_params == onnx_models.mlp_params([64, 256, 128, 10])
+
+
+def test_saved_external_data_is_never_read(tmp_path):
+    model = onnx.load(str(onnx_models.mlp(tmp_path / "inline.onnx", [32, 64, 4])))
+    target = tmp_path / "ext" / "model.onnx"
+    target.parent.mkdir()
+    onnx.save(
+        model, str(target), save_as_external_data=True, location="model.data", size_threshold=0
+    )
+    (target.parent / "model.data").unlink()  # counting needs the shapes only
+    facts = load_onnx(target)
+    assert facts.total_params == onnx_models.mlp_params([32, 64, 4])
+    assert facts.provenance.details["external_data_tensors"] == 4
+
+
+def _corrupt(tmp_path, dims):
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=dims)
+    weight.raw_data = np.zeros(12, np.float32).tobytes()  # 48 bytes, whatever dims say
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
+        [weight],
+    )
+    path = tmp_path / "bad.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("dims", "message"),
+    [([4, 30], "holds 48 bytes"), ([1 << 30, 1 << 30], "declares"), ([4, -3], "negative")],
+    ids=["shape-disagrees-with-bytes", "absurd-dims", "negative-dim"],
+)
+def test_declared_shapes_are_checked(tmp_path, dims, message):
+    with pytest.raises(InputError, match=message):
+        load_onnx(_corrupt(tmp_path, dims))
+
+
+@pytest.mark.parametrize("cut", [1, 10, 200, -40])
+def test_truncated_model_is_an_input_error(tmp_path, cut):
+    path = onnx_models.mlp(tmp_path / "m.onnx", [16, 32, 4])
+    data = path.read_bytes()
+    path.write_bytes(data[:cut])
+    with pytest.raises(InputError, match="ONNX model"):
+        load_onnx(path)
+
+
+# --- exporters and training artifacts --------------------------------------------------
+
+
+def test_training_mode_batchnorm_shows_dropout_would_have_been_kept(tmp_path):
+    module = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2))
+    path = onnx_models.torch_export(
+        module.train(), torch.randn(4, 8), tmp_path / "m.onnx", training=True
+    )
+    facts = load_onnx(path)
+    assert facts.dropout_visible is True
+    assert "training mode" in facts.provenance.details["training_graph"]
+
+
+def test_tf2onnx_inference_export_makes_dropout_unknown(tmp_path):
+    pytest.importorskip("tf2onnx")
+    import tensorflow as tf
+    import tf2onnx
+
+    from tests.builders import keras_models
+
+    model = keras_models.build("mlp", compiled=False)
+    spec = (tf.TensorSpec((None, 12), tf.float32, name="x"),)
+    function = tf.function(lambda x: model(x, training=False), input_signature=spec)
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=13)
+    onnx.save(proto, str(tmp_path / "keras.onnx"))
+    facts = load_onnx(tmp_path / "keras.onnx")
+    assert facts.provenance.producer == "tf2onnx"
+    assert isinstance(facts.dropout_visible, Unknown)
+    assert facts.dropout_visible.reason.startswith("unknown from an inference export")
+
+
+def _optimizer_graph(op, domain, **attributes):
+    names = (
+        ["lr", "t", "w", "g", "v", "h"]
+        if op in ("Adam", "AdamWOptimizer")
+        else ["lr", "t", "w", "g", "v"]
+    )
+    lr = numpy_helper.from_array(np.array(0.01, np.float32), "lr")
+    node = helper.make_node(op, names, ["w_new"], domain=domain, **attributes)
+    graph = helper.make_graph(
+        [node],
+        "training",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3]) for n in names[1:]],
+        [helper.make_tensor_value_info("w_new", TensorProto.FLOAT, [3])],
+        [lr],
+    )
+    return helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(domain, 1)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("op", "attributes", "expected"),
+    [
+        ("Adam", {"norm_coefficient": 0.01}, ("Adam", 0.01, False)),
+        ("Adam", {"norm_coefficient_post": 0.05}, ("AdamW", 0.05, True)),
+        (
+            "Momentum",
+            {"alpha": 0.9, "beta": 1.0, "mode": "nesterov", "norm_coefficient": 1e-4},
+            ("SGD", 1e-4, False),
+        ),
+        ("Adagrad", {}, ("Adagrad", 0.0, None)),
+    ],
+)
+def test_onnx_training_operators_carry_weight_decay(tmp_path, op, attributes, expected):
+    path = tmp_path / "train.onnx"
+    onnx.save(_optimizer_graph(op, "ai.onnx.preview.training", **attributes), str(path))
+    optimizer = load_onnx(path).optimizer
+    assert (optimizer.kind, optimizer.weight_decay, optimizer.decoupled) == expected
+    assert optimizer.lr == pytest.approx(0.01)
+    assert "ai.onnx.preview.training" in optimizer.source
+
+
+def test_onnxruntime_training_artifacts_lend_their_optimizer(tmp_path):
+    path = onnx_models.mlp(tmp_path / "training_model.onnx", [8, 16, 2])
+    onnx.save(
+        _optimizer_graph("AdamWOptimizer", "com.microsoft", weight_decay=0.02),
+        str(tmp_path / "optimizer_model.onnx"),
+    )
+    optimizer = load_onnx(path).optimizer
+    assert (optimizer.kind, optimizer.weight_decay, optimizer.decoupled) == ("AdamW", 0.02, True)
+    assert "optimizer_model.onnx" in optimizer.source
