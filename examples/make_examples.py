@@ -141,9 +141,16 @@ def write_onnx(model: nn.Sequential, path: Path, name: str) -> None:
     onnx.save(proto, str(path))
 
 
+def write_data(data: tuple[torch.Tensor, ...], path: Path, n: int = 500) -> None:
+    """A small sample of the data for the probe (--data): the first n of each split."""
+    x_train, y_train, x_val, y_val = (t[:n].numpy() for t in data)
+    np.savez_compressed(path, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
+
+
 def main() -> None:
     torch.manual_seed(0)
     data = make_data()
+    write_data(data, HERE / "overfit" / "data.npz")
     overfit = nn.Sequential(
         nn.Linear(FEATURES, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, CLASSES)
     )
