@@ -37,7 +37,89 @@ def torch_mlp_onnx(
     )
 
 
+def _torch_module(spec):
+    """``["Linear", [20, 64]]`` -> nn.Linear(20, 64); ``["Sequential", [spec, ...]]`` nests;
+    ``["torchvision.RandomHorizontalFlip", [0.5]]`` a torchvision transform module."""
+    from torch import nn
+
+    kind, args = spec[0], (spec[1] if len(spec) > 1 else [])
+    if kind == "Sequential":
+        return nn.Sequential(*(_torch_module(inner) for inner in args))
+    if kind.startswith("torchvision."):
+        from torchvision import transforms
+
+        return getattr(transforms, kind.split(".", 1)[1])(*args)
+    return getattr(nn, kind)(*args)
+
+
+def torch_model(
+    tmp: Path, layers: list, save: str = "torchscript", optimizer: dict | None = None
+) -> Path:
+    """An nn.Sequential from ``layers`` saved by TorchScript (``torch.jit.save``) or as a
+    ``torch.save`` checkpoint with the optimizer's state_dict (``optimizer: {class: Adam,
+    lr: 0.001, weight_decay: 0.01}``)."""
+    import torch
+    from torch import nn
+
+    from tests.builders import torch_models
+
+    torch.manual_seed(0)
+    model = nn.Sequential(*(_torch_module(spec) for spec in layers))
+    if save == "torchscript":
+        return torch_models.save_torchscript(model, tmp / "model.pt")
+    assert save == "checkpoint", save
+    opt = None
+    if optimizer is not None:
+        options = dict(optimizer)
+        opt = getattr(torch.optim, options.pop("class"))(model.parameters(), **options)
+    return torch_models.save_checkpoint(model, tmp / "model.pt", opt)
+
+
+def _keras_layer(keras, spec):
+    """``["Dense", {units: 8, kernel_regularizer: {l2: 1e-4}}]`` -> keras.layers.Dense(...);
+    ``["Sequential", [spec, ...], {name: augment}]`` nests a Sequential model."""
+    kind = spec[0]
+    if kind == "Sequential":
+        options = spec[2] if len(spec) > 2 else {}
+        return keras.Sequential([_keras_layer(keras, inner) for inner in spec[1]], **options)
+    kwargs = dict(spec[1]) if len(spec) > 1 else {}
+    for key, value in list(kwargs.items()):
+        if key.endswith("_regularizer") and isinstance(value, dict):
+            kwargs[key] = (
+                keras.regularizers.L2(value["l2"])
+                if set(value) == {"l2"}
+                else keras.regularizers.L1L2(**value)
+            )
+    return getattr(keras.layers, kind)(**kwargs)
+
+
+def keras_model(
+    tmp: Path, layers: list, input_shape: list[int], optimizer: dict | str | None = None
+) -> Path:
+    """A keras.Sequential saved by Keras as ``model.keras``; compiled when ``optimizer`` is
+    given (a name, or ``{class: Adam, learning_rate: 0.001, ...}``)."""
+    from tests.builders import keras_models  # imports Keras (after torch: tests/conftest.py)
+
+    keras = keras_models.keras
+    keras.backend.clear_session()  # fresh automatic layer names (dense, dense_1, ...)
+    try:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [keras.Input(tuple(input_shape)), *(_keras_layer(keras, spec) for spec in layers)]
+        )
+        if optimizer is not None:
+            if isinstance(optimizer, dict):
+                options = dict(optimizer)
+                optimizer = getattr(keras.optimizers, options.pop("class"))(**options)
+            model.compile(optimizer=optimizer, loss="mse")
+        return keras_models.save_keras(model, tmp / "model.keras")
+    finally:
+        keras.backend.clear_session()  # and leave none used for the next test
+
+
 BUILDERS: dict[str, Callable[..., Path]] = {
     "onnx_mlp": onnx_mlp,
     "torch_mlp_onnx": torch_mlp_onnx,
+    "torch_model": torch_model,
+    "keras_model": keras_model,
 }
