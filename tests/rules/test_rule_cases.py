@@ -40,6 +40,11 @@ def _inputs(case: dict, tmp_path: Path) -> list[Path]:
         path = tmp_path / f"log{index}.csv"
         path.write_text(text, encoding="utf-8")
         paths.append(path)
+    for name, text in case.get("log_files", {}).items():  # logs whose path matters
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
     return paths
 
 
