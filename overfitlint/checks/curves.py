@@ -8,7 +8,9 @@ steps (``Curves.axis``); messages say which.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,53 +45,221 @@ def _location(curves: Curves, series: Series, index: int) -> Location:
     )
 
 
-def _divergence(ctx: CheckContext, curves: Curves) -> Divergence | None:
-    val = curves.val_loss
-    if val is None:
-        return None
+OFL301_READS = (
+    "min_epochs",
+    "patience",
+    "min_rise",
+    "min_z",
+    "min_trend_z",
+    "onset_rise",
+    "smoothing",
+    "max_train_change",
+    "lr_increase",
+    "lr_window",
+)
+
+
+@dataclass(frozen=True)
+class LrStep:
+    """A learning-rate increase in the log: one step, or a run of rising points (warm-up)."""
+
+    start_epoch: float
+    """The first point logged at the raised rate."""
+    peak_epoch: float
+    """The last point of the run of increases."""
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class DivergenceVerdict:
+    """OFL301's judgement of one curve, learning-rate increases included."""
+
+    measured: Divergence
+    diverging: bool
+    lr_step: LrStep | None = None
+    """The increase the rise began right after (None: the rise is not tied to one)."""
+    after_step: Divergence | None = None
+    """The curve after that increase, judged on its own (None: too few points)."""
+    points_after_step: int = 0
+
+    @property
+    def suppressed(self) -> bool:
+        """It would have been flagged, but the rise is a bump right after a rate increase."""
+        return not self.diverging and self.lr_step is not None
+
+
+def _diverges(measured: Divergence, limits: Mapping[str, Any]) -> bool:
+    train_change = measured.train_change_pct
+    return (
+        measured.points_past_min >= limits["patience"]
+        and measured.rise_pct >= limits["min_rise"]
+        and measured.rise_z >= limits["min_z"]
+        and measured.trend_z >= limits["min_trend_z"]
+        and measured.onset_index is not None
+        and (train_change is None or train_change <= limits["max_train_change"])
+    )
+
+
+def _measure(
+    val: Series, train: Series | None, curves: Curves, limits: Mapping[str, Any]
+) -> Divergence | None:
     return measure_divergence(
         val,
-        curves.train_loss,
-        smoothing=ctx.threshold("smoothing"),
-        onset_rise_pct=ctx.threshold("onset_rise"),
-        tail=ctx.threshold("patience"),
+        train,
+        smoothing=limits["smoothing"],
+        onset_rise_pct=limits["onset_rise"],
+        tail=limits["patience"],
         lower_is_better=curves.loss.lower_is_better,
     )
 
 
-@check(
-    "OFL301",
-    reads=(
-        "min_epochs",
-        "patience",
-        "min_rise",
-        "min_z",
-        "min_trend_z",
-        "onset_rise",
-        "smoothing",
-        "max_train_change",
-    ),
-)
+def _after(series: Series | None, epoch: float) -> Series | None:
+    if series is None:
+        return None
+    keep = series.epochs > epoch
+    origins = None if series.origins is None else series.origins[keep]
+    return Series(
+        series.name, series.epochs[keep], series.values[keep], series.lines[keep], origins
+    )
+
+
+def lr_increases(curves: Curves, min_increase: float) -> list[LrStep]:
+    """Where the logged learning rate rose by at least ``min_increase`` (relative) from one
+    point to the next; consecutive rises (a warm-up) make one step."""
+    series = curves.get(curves.lr)
+    if series is None:
+        return []
+    series = series.finite()
+    if len(series) < 2:
+        return []
+    lr = series.values
+    previous, current = lr[:-1], lr[1:]
+    rising = np.concatenate(
+        ([False], np.where(previous > 0, current >= previous * (1.0 + min_increase), current > 0))
+    )
+    steps: list[LrStep] = []
+    index = 1
+    while index < lr.size:
+        if not rising[index]:
+            index += 1
+            continue
+        first = index
+        while index + 1 < lr.size and rising[index + 1]:
+            index += 1
+        steps.append(
+            LrStep(
+                float(series.epochs[first]),
+                float(series.epochs[index]),
+                float(lr[first - 1]),
+                float(lr[index]),
+            )
+        )
+        index += 1
+    return steps
+
+
+def judge_divergence(curves: Curves, limits: Mapping[str, Any]) -> DivergenceVerdict | None:
+    """Measure and judge a curve with OFL301's thresholds (``limits``); None: not judged.
+
+    A rise whose onset comes right after a learning-rate increase (a warm-up, a warm restart,
+    a cyclical schedule) is judged again on the points after the increase: it is divergence
+    only if the curve still diverges there; with too few points after it, a bump cannot be
+    told from a rise and is not flagged. Rate decreases are not excused: the rise that follows
+    a decay step is the overfitting such schedules are known for.
+    """
+    val = curves.val_loss
+    if val is None:
+        return None
+    measured = _measure(val, curves.train_loss, curves, limits)
+    if measured is None or measured.points < limits["min_epochs"]:
+        return None
+    if not _diverges(measured, limits):
+        return DivergenceVerdict(measured, False)
+    finite = val.finite()
+    onset = float(finite.epochs[measured.onset_index])
+    spacing = float(np.median(np.diff(finite.epochs))) if len(finite) > 1 else 1.0
+    lead = (int(limits["smoothing"]) // 2) * spacing  # a centred smoother starts rising early
+    tied = [
+        step
+        for step in lr_increases(curves, float(limits["lr_increase"]))
+        if step.start_epoch - lead <= onset <= step.peak_epoch + limits["lr_window"] * spacing
+    ]
+    if not tied:
+        return DivergenceVerdict(measured, True)
+    step = tied[-1]
+    after = _after(val, step.peak_epoch)
+    assert after is not None
+    points = len(after.finite())
+    if points < limits["min_epochs"]:
+        return DivergenceVerdict(measured, False, step, None, points)
+    again = _measure(after, _after(curves.train_loss, step.peak_epoch), curves, limits)
+    diverging = again is not None and _diverges(again, limits)
+    return DivergenceVerdict(measured, diverging, step, again, points)
+
+
+@check("OFL301", reads=OFL301_READS)
 @_quiet
 def diverging_validation_loss(ctx: CheckContext) -> Iterator[Finding]:
+    limits = {name: ctx.threshold(name) for name in OFL301_READS}
     for curves in ctx.curves:
-        measured = _divergence(ctx, curves)
-        if measured is None or measured.points < ctx.threshold("min_epochs"):
+        verdict = judge_divergence(curves, limits)
+        if verdict is None:
             continue
-        train_change = measured.train_change_pct
-        diverging = (
-            measured.points_past_min >= ctx.threshold("patience")
-            and measured.rise_pct >= ctx.threshold("min_rise")
-            and measured.rise_z >= ctx.threshold("min_z")
-            and measured.trend_z >= ctx.threshold("min_trend_z")
-            and measured.onset_index is not None
-            and (train_change is None or train_change <= ctx.threshold("max_train_change"))
+        if verdict.diverging:
+            yield _divergence_finding(ctx, curves, verdict.measured, verdict.lr_step)
+        elif verdict.suppressed:
+            yield _lr_bump_finding(ctx, curves, verdict)
+
+
+def _lr_when(axis: str, step: LrStep) -> str:
+    if step.peak_epoch == step.start_epoch:
+        return f"{axis} {_epoch(step.start_epoch)}"
+    return f"{axis}s {_epoch(step.start_epoch)}-{_epoch(step.peak_epoch)}"
+
+
+def _lr_bump_finding(ctx: CheckContext, curves: Curves, verdict: DivergenceVerdict) -> Finding:
+    """Say that a would-be finding was not raised: the rise is a learning-rate bump."""
+    measured, step = verdict.measured, verdict.lr_step
+    assert step is not None and curves.val_loss is not None
+    val = curves.val_loss.finite()
+    axis = curves.axis
+    at = int(np.argmin(np.abs(val.epochs - step.start_epoch)))
+    if verdict.after_step is None:
+        why = (
+            f"the {verdict.points_after_step} point(s) after it are too few to tell a bump "
+            "from a rise"
         )
-        if diverging:
-            yield _divergence_finding(ctx, curves, measured)
+    else:
+        why = f"the {verdict.points_after_step} points after it do not diverge"
+    return ctx.finding(
+        f"{val.name} ends {measured.rise_from_best_pct:.1f}% above its best ({axis} "
+        f"{_epoch(measured.best_epoch)}), but the rise began right after the learning rate "
+        f"rose from {step.before:.3g} to {step.after:.3g} ({_lr_when(axis, step)}); a bump "
+        f"after a schedule step is not divergence and {why}: not flagged as overfitting",
+        evidence=[
+            Evidence("best_epoch", _epoch(measured.best_epoch), axis),
+            Evidence("rise", round(measured.rise_from_best_pct, 2), "%"),
+            Evidence("lr_change_epoch", _epoch(step.start_epoch), axis),
+            Evidence("lr_before", step.before, curves.lr or "lr"),
+            Evidence("lr_after", step.after, curves.lr or "lr"),
+            Evidence("points_after_change", verdict.points_after_step, "points"),
+            Evidence("suppressed", True),
+        ],
+        location=_location(curves, val, at),
+        subject=f"{val.name} (learning-rate bump)",
+        severity="info",
+        confidence="medium",
+        fix=(
+            "Nothing to change if the increase is a planned warm-up or warm restart; judge the "
+            "run again once the validation loss has had a few epochs to recover after it."
+        ),
+    )
 
 
-def _divergence_finding(ctx: CheckContext, curves: Curves, measured: Divergence) -> Finding:
+def _divergence_finding(
+    ctx: CheckContext, curves: Curves, measured: Divergence, lr_step: LrStep | None = None
+) -> Finding:
     val = curves.val_loss.finite()
     axis = curves.axis
     onset_epoch = _epoch(val.epochs[measured.onset_index])
@@ -124,11 +294,19 @@ def _divergence_finding(ctx: CheckContext, curves: Curves, measured: Divergence)
         evidence.append(
             Evidence("train_change_past_best", round(measured.train_change_pct, 2), "%")
         )
+    lr_note = ""
+    if lr_step is not None:
+        evidence.append(Evidence("lr_change_epoch", _epoch(lr_step.start_epoch), axis))
+        lr_note = (
+            f"; it keeps rising after the learning-rate increase at "
+            f"{_lr_when(axis, lr_step)}, so it is not just a bump"
+        )
     location = _location(curves, val, measured.onset_index)
     return ctx.finding(
         f"{val.name} ends {measured.rise_from_best_pct:.1f}% above its best ({axis} "
         f"{best_epoch}) and has stayed above it since {axis} {onset_epoch}{train_note}; "
-        f"{past} of {total} {axis}s ({100 * measured.share_past_best:.0f}%) ran past the best",
+        f"{past} of {total} {axis}s ({100 * measured.share_past_best:.0f}%) ran past the "
+        f"best{lr_note}",
         evidence=evidence,
         location=location,
         subject=val.name,
