@@ -13,6 +13,8 @@ from overfitlint.severity import CONFIDENCES, SEVERITIES
 
 ROLES = ("cause", "symptom", "notice")
 NEEDS = ("graph", "optimizer", "logs", "samples", "probe")
+SNIPPET_FRAMEWORKS = ("pytorch", "keras")
+"""``[fix_snippets]`` keys: the fix as code, one snippet per framework."""
 REQUIRED = (
     "code",
     "name",
@@ -54,6 +56,8 @@ class RuleSpec:
     good_example: str = ""
     references: tuple[str, ...] = ()
     path: str = ""
+    fix_snippets: dict[str, str] = field(default_factory=dict)
+    """The fix as a short code snippet per framework: {"pytorch": ..., "keras": ...}."""
 
     @property
     def group(self) -> str:
@@ -80,6 +84,7 @@ class RuleSpec:
             "thresholds": {k: t.to_dict() for k, t in self.thresholds.items()},
             "examples": {"bad": self.bad_example, "good": self.good_example},
             "references": list(self.references),
+            "fix_snippets": dict(self.fix_snippets),
         }
 
 
@@ -116,6 +121,15 @@ def parse_rule(path: Path) -> RuleSpec:
         if not isinstance(spec, dict) or "default" not in spec or "doc" not in spec:
             raise CatalogueError(f"{path.name}: threshold {key!r} needs 'default' and 'doc'")
         thresholds[key] = Threshold(key, spec["default"], spec["doc"])
+    snippets = data.get("fix_snippets", {})
+    if not isinstance(snippets, dict) or not all(
+        key in SNIPPET_FRAMEWORKS and isinstance(text, str) and text.strip()
+        for key, text in snippets.items()
+    ):
+        raise CatalogueError(
+            f"{path.name}: [fix_snippets] takes non-empty strings for "
+            f"{', '.join(SNIPPET_FRAMEWORKS)}"
+        )
     examples = data.get("examples", {})
     return RuleSpec(
         code=data["code"],
@@ -133,6 +147,9 @@ def parse_rule(path: Path) -> RuleSpec:
         good_example=examples.get("good", "").strip("\n"),
         references=tuple(data.get("references", ())),
         path=str(path),
+        fix_snippets={
+            key: snippets[key].strip("\n") for key in SNIPPET_FRAMEWORKS if key in snippets
+        },
     )
 
 

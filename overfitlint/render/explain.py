@@ -14,14 +14,35 @@ def _paragraph(text: str) -> str:
     )
 
 
+NEED_TEXT = {
+    "graph": "the model file (its layers, parameters and dropout)",
+    "optimizer": "the optimizer it was trained with (a checkpoint or compiled Keras model "
+    "records it; else --weight-decay VALUE)",
+    "logs": "training logs with a validation metric (CSV, JSON, TensorBoard)",
+    "samples": "the number of training samples (--samples N, or a log that implies it)",
+    "probe": "a short run of the model itself (the probe)",
+}
+SNIPPET_TITLES = {"pytorch": "PyTorch", "keras": "Keras"}
+
+
 def render_explanation(spec: RuleSpec) -> str:
+    needs = (
+        "\n".join(f"- {need}: {NEED_TEXT.get(need, need)}" for need in spec.needs)
+        or "- nothing: the engine raises it itself"
+    )
+    fix = "## Fix\n" + _paragraph(spec.fix)
+    for framework, snippet in spec.fix_snippets.items():
+        fix += f"\n\n### {SNIPPET_TITLES.get(framework, framework)}\n" + textwrap.indent(
+            snippet, "    "
+        )
     parts = [
         f"{spec.code} {spec.name}: {spec.title}",
         f"Severity {spec.severity}, confidence {spec.confidence}, role {spec.role}; "
         f"needs: {', '.join(spec.needs) or 'nothing'}.",
         "## What it does\n" + _paragraph(spec.summary),
         "## Why is this bad?\n" + _paragraph(spec.rationale),
-        "## Fix\n" + _paragraph(spec.fix),
+        "## Evidence it needs\n" + needs,
+        fix,
     ]
     if spec.thresholds:
         rows = [f"  {t.name} = {t.default!r}\n      {t.doc}" for t in spec.thresholds.values()]
