@@ -16,12 +16,17 @@ def no_dropout(ctx: CheckContext) -> Iterator[Finding]:
     model = ctx.model
     assert model is not None
     params = model.trainable_params
-    if params < ctx.threshold("min_params") or model.dropout_layers:
+    # A dropout layer with rate 0 regularizes nothing (an unknown rate counts as active).
+    active = [layer for layer in model.dropout_layers if layer.dropout_rate != 0]
+    if params < ctx.threshold("min_params") or active:
         return
+    dead = len(model.dropout_layers)
     evidence = [
         Evidence("trainable_params", params, "params"),
         Evidence("dropout_layers", 0, "layers"),
     ]
+    if dead:
+        evidence.append(Evidence("zero_rate_dropout_layers", dead, "layers"))
     location = Location(file=model.source)
     if isinstance(model.dropout_visible, Unknown):
         yield ctx.finding(
@@ -34,9 +39,10 @@ def no_dropout(ctx: CheckContext) -> Iterator[Finding]:
             confidence=lower_confidence(ctx.rule.confidence),
         )
         return
+    dead_note = f" ({dead} dropout layer(s), all with rate 0)" if dead else ""
     yield ctx.finding(
         f"no dropout or other stochastic regularization in a model with {params:,} "
-        "trainable parameters",
+        f"trainable parameters{dead_note}",
         evidence=evidence,
         location=location,
         subject="model",
