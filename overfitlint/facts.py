@@ -125,7 +125,7 @@ class Unknown:
 AUGMENTATION_NOT_IN_FILE = Unknown(
     "the model file does not hold the training input pipeline, where data augmentation "
     "usually lives",
-    "State it: --augmentation yes (or no), or augmentation = \"yes\" in the config file.",
+    'State it: --augmentation yes (or no), or augmentation = "yes" in the config file.',
 )
 
 

@@ -9,15 +9,9 @@ from typing import Any
 
 from overfitlint.engine import run_rules
 from overfitlint.loaders import load_inputs
+from overfitlint.probe import run_probe
 from overfitlint.report import RunInfo, build_report
 from overfitlint.settings import Settings
-
-
-def probe_status(probe: bool) -> dict[str, Any]:
-    return {
-        "status": "skipped",
-        "reason": "the probe is not available in this version" if probe else "--no-probe",
-    }
 
 
 def run_check(
@@ -27,5 +21,12 @@ def run_check(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     inputs = load_inputs(paths, settings)
     result = run_rules(inputs.model, inputs.curves, settings)
-    run = RunInfo(started_at, time.perf_counter() - started, probe_status(probe))
+    # The probe checks the static findings on the model itself; its verdicts go in before
+    # evidence is combined, so a refuted cause corroborates nothing.
+    stage = run_probe(
+        inputs.model, inputs.curves, result.findings, result.thresholds, settings, enabled=probe
+    )
+    if stage.verdicts:
+        result = run_rules(inputs.model, inputs.curves, settings, adjust=stage.apply)
+    run = RunInfo(started_at, time.perf_counter() - started, stage.summary)
     return build_report(inputs, result, settings, run, hash_inputs=hash_inputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from overfitlint.catalogue import RuleSpec, load_catalogue
@@ -51,7 +52,14 @@ def resolve_thresholds(rule: RuleSpec, settings: Settings) -> dict[str, object]:
     return values
 
 
-def run_rules(model: ModelFacts | None, curves: list[Curves], settings: Settings) -> EngineResult:
+def run_rules(
+    model: ModelFacts | None,
+    curves: list[Curves],
+    settings: Settings,
+    *,
+    adjust: Callable[[list[Finding]], None] | None = None,
+) -> EngineResult:
+    """``adjust`` sees the findings before evidence is combined (the probe's verdicts)."""
     catalogue = load_catalogue()
     checks = registered_checks()
     validate_selectors([*settings.select, *settings.ignore], catalogue)
@@ -73,6 +81,8 @@ def run_rules(model: ModelFacts | None, curves: list[Curves], settings: Settings
         result.ran.append(code)
         result.thresholds[code] = thresholds
         result.findings.extend(produced)
+    if adjust is not None:
+        adjust(result.findings)
     if settings.combine_evidence:
         combine_evidence(result.findings, catalogue)
     for finding in result.findings:

@@ -23,6 +23,8 @@ class LoadedInputs:
 
 def sniff(path: Path) -> str:
     """'model' or 'log', from the file's first bytes (a folder's layout); names are only hints."""
+    if models.is_factory_spec(path):  # module.path:callable, a model factory
+        return "model"
     if not path.exists():
         raise InputError(f"{path}: no such file")
     head = b""
@@ -32,6 +34,8 @@ def sniff(path: Path) -> str:
                 head = handle.read(SNIFF_BYTES)
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    if logs.looks_like_event_log(path, head):  # TensorBoard: binary, so before models
+        return "log"
     if models.looks_like_model(path, head):
         return "model"
     if logs.looks_like_log(path, head):
@@ -53,6 +57,7 @@ def load_inputs(paths: list[Path], settings: Settings) -> LoadedInputs:
             model = models.load_model(path, settings)
         else:
             curves.append(logs.load_log(path, settings))
+    curves = logs.combine_logs(curves, settings)
     if model is not None:
         apply_declarations(model, settings)
     return LoadedInputs(model, curves, paths)

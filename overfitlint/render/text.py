@@ -71,7 +71,7 @@ def _finding(finding: dict[str, Any], color: bool) -> list[str]:
     if finding["corroborated_by"]:
         lines.append(f"    corroborated by: {', '.join(finding['corroborated_by'])}")
     if finding.get("probe"):
-        lines.append(f"    probe: {finding['probe'].get('status', '?')}")
+        lines.extend(_probe_lines(finding["probe"], color))
     fix = " ".join(finding["fix"].split())
     if fix:
         wrapped = textwrap.wrap(
@@ -79,6 +79,63 @@ def _finding(finding: dict[str, Any], color: bool) -> list[str]:
         )
         lines.extend(_paint(line, "dim", color) for line in wrapped)
     return lines
+
+
+def _probe_lines(probe: dict[str, Any], color: bool) -> list[str]:
+    """``probe: STATUS on DEVICE in S s (seed N): note`` and the numbers it measured."""
+    if not isinstance(probe, dict):
+        return [f"    probe: {probe}"]
+    status = str(probe.get("status", "?"))
+    where = []
+    if probe.get("device"):
+        where.append(f"on {probe['device']}")
+    if isinstance(probe.get("seconds"), int | float) and probe.get("device"):
+        where.append(f"in {probe['seconds']:.2f} s")
+    if probe.get("seed") is not None and probe.get("device"):
+        where.append(f"seed {probe['seed']}")
+    head = f"probe: {status}" + (f" ({', '.join(where)})" if where else "")
+    if probe.get("severity_from"):
+        head += f", downgraded from {probe['severity_from']}"
+    note = " ".join(str(probe.get("note") or probe.get("reason") or "").split())
+    text = f"{head}: {note}" if note else head
+    lines = textwrap.wrap(
+        text, width=96, initial_indent="    ", subsequent_indent=" " * 11, break_on_hyphens=False
+    )
+    metrics = probe.get("metrics")
+    if isinstance(metrics, dict) and metrics:
+        items = "; ".join(
+            f"{name}={_format_value(value, '')}"
+            for name, value in metrics.items()
+            if isinstance(value, int | float | str | bool) or value is None
+        )
+        lines.extend(
+            _paint(line, "dim", color)
+            for line in textwrap.wrap(
+                items, width=96, initial_indent="    measured: ", subsequent_indent="              "
+            )
+        )
+    return lines
+
+
+def _probe_run_line(probe: dict[str, Any]) -> str:
+    if not isinstance(probe, dict):
+        return f"Probe: {probe}"
+    line = f"Probe: {probe.get('status')}"
+    if probe.get("status") == "ran":
+        parts = [f"on {probe.get('device') or '?'}"]
+        if probe.get("framework"):
+            parts.append(str(probe["framework"]))
+        if isinstance(probe.get("seconds"), int | float):
+            budget = probe.get("budget")
+            parts.append(
+                f"{probe['seconds']:.1f} s of a {budget:g} s budget"
+                if isinstance(budget, int | float)
+                else f"{probe['seconds']:.1f} s"
+            )
+        line += " " + ", ".join(parts)
+    if probe.get("reason"):
+        line += f" ({probe['reason']})"
+    return line
 
 
 def render_text(report: dict[str, Any], *, color: bool = False) -> str:
@@ -97,9 +154,15 @@ def render_text(report: dict[str, Any], *, color: bool = False) -> str:
         out.append("Not run: " + "; ".join(f"{code} ({why})" for code, why in skipped.items()))
     probe = report["run"].get("probe") or {}
     if probe:
+        out.append(_probe_run_line(probe))
+    baseline = report.get("baseline")
+    if baseline:  # --baseline: known findings are not shown; fixed ones are listed as gone
         out.append(
-            f"Probe: {probe.get('status')}"
-            + (f" ({probe['reason']})" if probe.get("reason") else "")
+            f"Baseline {baseline['path']}: {baseline['suppressed']} known finding(s) suppressed, "
+            f"{baseline['new']} new, {len(baseline['gone'])} gone."
+        )
+        out.extend(
+            f"  gone (fixed): {g['file'] or '-'}: {g['code']} {g['name']}" for g in baseline["gone"]
         )
     verdict = "fail" if summary["failed"] else "pass"
     out.append(f"Result: {verdict} (--fail-on {report['run']['fail_on']}).")
