@@ -377,7 +377,8 @@ def generalization_gap(ctx: CheckContext) -> Iterator[Finding]:
             yield gap
 
 
-def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
+def _accuracy_pair(ctx: CheckContext, curves: Curves) -> tuple[Series, Series, float] | None:
+    """Finite train and val accuracy with enough points, and the scale to percent; or None."""
     pair = curves.accuracy
     if pair is None or not pair.train or not pair.val:
         return None
@@ -387,7 +388,14 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     train, val = train.finite(), val.finite()
     if min(len(train), len(val)) < ctx.threshold("min_epochs"):
         return None
-    scale = _accuracy_scale(train, val)
+    return train, val, _accuracy_scale(train, val)
+
+
+def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
+    accuracy = _accuracy_pair(ctx, curves)
+    if accuracy is None:
+        return None
+    train, val, scale = accuracy
     gap = (_tail_mean(train, k) - _tail_mean(val, k)) * scale
     if gap < ctx.threshold("max_accuracy_gap"):
         return None
@@ -395,7 +403,7 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     best_epoch = float(val.epochs[best])
     best_gap = (_value_at(train, best_epoch, k) - _value_at(val, best_epoch, k)) * scale
     return ctx.finding(
-        f"{pair.train} is {gap:.1f} points above {pair.val} at the end of training; the gap "
+        f"{train.name} is {gap:.1f} points above {val.name} at the end of training; the gap "
         f"was {best_gap:.1f} points at the best {curves.axis} ({_epoch(best_epoch)})",
         evidence=[
             Evidence("accuracy_gap_end", round(gap, 2), "points"),
@@ -403,7 +411,7 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
             Evidence("best_epoch", _epoch(best_epoch), curves.axis),
         ],
         location=_location(curves, val, len(val) - 1),
-        subject=pair.val,
+        subject=val.name,
     )
 
 
@@ -537,8 +545,8 @@ def accuracy_falls_while_train_rises(ctx: CheckContext) -> Iterator[Finding]:
         finite = val.finite()
         best_epoch = _epoch(measured.best_epoch)
         yield ctx.finding(
-            f"{pair.val} fell {drop:.1f} points from its best ({curves.axis} {best_epoch}, "
-            f"{measured.best_value:.4g}) to {measured.final_value:.4g} while {pair.train} rose "
+            f"{val.name} fell {drop:.1f} points from its best ({curves.axis} {best_epoch}, "
+            f"{measured.best_value:.4g}) to {measured.final_value:.4g} while {train.name} rose "
             f"{train_gain:.1f} points",
             evidence=[
                 Evidence("best_epoch", best_epoch, curves.axis),
@@ -549,7 +557,7 @@ def accuracy_falls_while_train_rises(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("drop_z", round(float(min(measured.rise_z, 1e6)), 1), "standard errors"),
             ],
             location=_location(curves, finite, len(finite) - 1),
-            subject=pair.val,
+            subject=val.name,
         )
 
 
@@ -611,16 +619,10 @@ def _memorized_loss(ctx: CheckContext, curves: Curves, k: int) -> Finding | None
 
 
 def _memorized_accuracy(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
-    pair = curves.accuracy
-    if pair is None or not pair.train or not pair.val:
+    accuracy = _accuracy_pair(ctx, curves)
+    if accuracy is None:
         return None
-    train, val = curves.get(pair.train), curves.get(pair.val)
-    if train is None or val is None:
-        return None
-    train, val = train.finite(), val.finite()
-    if min(len(train), len(val)) < ctx.threshold("min_epochs"):
-        return None
-    scale = _accuracy_scale(train, val)
+    train, val, scale = accuracy
     train_end = _tail_mean(train, k) * scale
     val_end = _tail_mean(val, k) * scale
     if 100.0 - train_end > ctx.threshold("max_train_error"):
@@ -628,7 +630,7 @@ def _memorized_accuracy(ctx: CheckContext, curves: Curves, k: int) -> Finding | 
     if train_end - val_end < ctx.threshold("min_accuracy_gap"):
         return None
     return ctx.finding(
-        f"{pair.train} reached {train_end:.1f}% while {pair.val} stays at {val_end:.1f}%: the "
+        f"{train.name} reached {train_end:.1f}% while {val.name} stays at {val_end:.1f}%: the "
         "model memorises the training set",
         evidence=[
             Evidence("train_accuracy_end", round(train_end, 2), "%"),
@@ -636,7 +638,7 @@ def _memorized_accuracy(ctx: CheckContext, curves: Curves, k: int) -> Finding | 
             Evidence("accuracy_gap_end", round(train_end - val_end, 2), "points"),
         ],
         location=_location(curves, train, len(train) - 1),
-        subject=pair.train,
+        subject=train.name,
     )
 
 

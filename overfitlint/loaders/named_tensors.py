@@ -18,6 +18,11 @@ from overfitlint.facts import LayerFacts, Unknown
 FROZEN_NAMES = {"running_mean", "running_var"}
 MAX_TENSOR_ELEMENTS = 1 << 40
 
+# torch.nn modules whose only job is dropout (read by the TorchScript, checkpoint and .pt2 loaders)
+TORCH_DROPOUT_MODULES = frozenset(
+    {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"}
+)
+
 
 @dataclass
 class NamedTensor:

@@ -20,6 +20,7 @@ from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
 from overfitlint.loaders import archive as zips
 from overfitlint.loaders.named_tensors import MAX_TENSOR_ELEMENTS
+from overfitlint.loaders.named_tensors import TORCH_DROPOUT_MODULES as DROPOUT_MODULES
 
 # torch._export.serde.schema.ScalarType codes of floating dtypes
 FLOATING = {6, 7, 8, 13, 29, 30, 31, 32, 33}
@@ -29,14 +30,6 @@ DROPOUT_OPS = {
     "feature_dropout": "Dropout2d",
     "alpha_dropout": "AlphaDropout",
     "feature_alpha_dropout": "FeatureAlphaDropout",
-}
-DROPOUT_MODULES = {
-    "Dropout",
-    "Dropout1d",
-    "Dropout2d",
-    "Dropout3d",
-    "AlphaDropout",
-    "FeatureAlphaDropout",
 }
 BUILTIN_DROPOUT_ARGS = {"dropout", "dropout_p"}
 NO_OPTIMIZER = Unknown(

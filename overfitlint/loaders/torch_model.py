@@ -30,19 +30,14 @@ from typing import Any
 
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
+from overfitlint.loaders.named_tensors import (
+    TORCH_DROPOUT_MODULES as DROPOUT_MODULES,
+)
 from overfitlint.loaders.named_tensors import NamedTensor, group_layers, no_architecture
 from overfitlint.loaders.torch_optim import optimizer_facts
 from overfitlint.settings import Settings
 
 TORCH_EXTRA = "pip install 'overfitlint[torch]'"
-DROPOUT_MODULES = {
-    "Dropout",
-    "Dropout1d",
-    "Dropout2d",
-    "Dropout3d",
-    "AlphaDropout",
-    "FeatureAlphaDropout",
-}
 BUILTIN_DROPOUT_MODULES = {"LSTM", "GRU", "RNN", "MultiheadAttention"}
 MODEL_KEYS = ("state_dict", "model_state_dict", "model_state", "model", "net", "network", "module")
 OPTIMIZER_KEYS = ("optimizer", "optimizer_state_dict", "optimizer_state", "optim", "opt")
