@@ -115,9 +115,15 @@ def run_probe(
     missing = detect.missing_modules(backend)
     if missing:
         extra = {"torch": "torch", "onnxruntime": "onnxruntime", "keras": "keras"}[backend]
+        # an ONNX model runs best in torch (every probe); onnxruntime is the fallback
+        hint = (
+            "'overfitlint[torch]' (or [onnxruntime])"
+            if kind == "onnx"
+            else f"'overfitlint[{extra}]'"
+        )
         return skipped(
             f"the {backend} backend is not installed ({', '.join(missing)} missing): "
-            f"pip install 'overfitlint[{extra}]'",
+            f"pip install {hint}",
             budget=budget_s,
         )
     data = probe_data.load_data(settings.data) if settings.data else None
