@@ -80,7 +80,9 @@ def load(request: dict[str, Any]) -> LoadedModel:
     if kind == "factory":
         return _from_factory(request["model"], request.get("weights"), request["trust_pickle"])
     if kind in ("torch_pickle", "torch_state_dict"):
-        return _pickled_module(path)  # the parent sends these only with --trust-pickle
+        if not request.get("trust_pickle"):  # the parent never sends these without it
+            raise InputError(f"{path}: unpickling it can run code; pass --trust-pickle to allow")
+        return _pickled_module(path)
     if kind == "torchscript":
         return _torchscript(path)
     if kind == "torch_export":
