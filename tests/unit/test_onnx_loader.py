@@ -119,11 +119,8 @@ def test_helper_graph_counts_and_opset_attribute_dropout(tmp_path):
     assert facts.input_shapes == {"x": ["n", 30]}
 
 
-def _external_model(tmp_path, location: str):
-    weight = numpy_helper.from_array(np.ones((4, 3), np.float32), "w")
-    weight.ClearField("raw_data")
-    weight.data_location = TensorProto.EXTERNAL
-    weight.external_data.add(key="location", value=location)
+def _save_matmul(weight, path):
+    """A one-node graph y = x @ w (x: 1x4) around the given weight tensor."""
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])],
         "g",
@@ -131,9 +128,16 @@ def _external_model(tmp_path, location: str):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
         [weight],
     )
-    path = tmp_path / "model.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     return path
+
+
+def _external_model(tmp_path, location: str):
+    weight = numpy_helper.from_array(np.ones((4, 3), np.float32), "w")
+    weight.ClearField("raw_data")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value=location)
+    return _save_matmul(weight, tmp_path / "model.onnx")
 
 
 def test_external_data_counts_from_shapes_without_reading_bytes(tmp_path):
@@ -180,16 +184,7 @@ def test_saved_external_data_is_never_read(tmp_path):
 def _corrupt(tmp_path, dims):
     weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=dims)
     weight.raw_data = np.zeros(12, np.float32).tobytes()  # 48 bytes, whatever dims say
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])],
-        [weight],
-    )
-    path = tmp_path / "bad.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    return path
+    return _save_matmul(weight, tmp_path / "bad.onnx")
 
 
 @pytest.mark.parametrize(
