@@ -33,9 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from overfitlint.loaders.logs import load_log  # noqa: E402
-from overfitlint.loaders.tensorboard_log import _crc32c_function, masked_crc  # noqa: E402
-from overfitlint.settings import Settings  # noqa: E402
+from overfitlint import api  # noqa: E402
+from overfitlint.formats import masked_crc  # noqa: E402
+from overfitlint.loaders.logs.tensorboard import _crc32c_function  # noqa: E402
 
 
 def best_of(repeat: int, fn) -> tuple[float, object]:
@@ -179,7 +179,7 @@ def main() -> None:
                 [
                     ("read bytes", lambda: log.read_bytes()),
                     ("csv.reader, all rows", lambda: minimal_csv(log)),
-                    ("overfitlint load_log", lambda: load_log(log, Settings())),
+                    ("overfitlint load_log", lambda: api.read_log(log)),
                 ],
             ),
             (
@@ -188,7 +188,7 @@ def main() -> None:
                 [
                     ("read bytes", lambda: [f.read_bytes() for f in files]),
                     ("walk record framing", lambda: minimal_records(runs)),
-                    ("overfitlint load_log", lambda: load_log(runs, Settings())),
+                    ("overfitlint load_log", lambda: api.read_log(runs)),
                 ],
             ),
         ]

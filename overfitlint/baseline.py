@@ -6,6 +6,9 @@ path relative to the baseline file's folder. So the same rule on ``a/model.onnx`
 ``b/model.onnx`` are two entries, the baseline works from any working directory, and a
 retrained model (same path, new bytes, new numbers) keeps its accepted findings. Moving or
 renaming a model makes its findings new again (and the old entries gone).
+
+An accepted finding that comes back *worse* is new again, with what changed: a higher severity,
+or a model more than ``GROWTH`` times larger than when it was accepted.
 """
 
 from __future__ import annotations
@@ -13,34 +16,33 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from overfitlint import __version__
+from overfitlint.catalogue import CRASH_CODE
 from overfitlint.errors import InputError
-from overfitlint.severity import SEVERITIES, fails
+from overfitlint.facts import ModelFacts
+from overfitlint.findings import Finding
+from overfitlint.report import BaselineEntry, BaselineInfo, Escalation, InputFile, Report
+from overfitlint.severity import SEVERITIES, severity_rank
 
 FORMAT = "overfitlint-baseline"
 VERSION = 1
-CRASH_CODE = "OFL901"
+GROWTH = 2.0
+MAX_BYTES = 64 << 20
 
 
-def summarize(findings: list[dict[str, Any]], fail_on: str) -> dict[str, Any]:
-    """The report's ``summary`` block for a list of finding dicts."""
-    counts = {severity: 0 for severity in reversed(SEVERITIES)}
-    for finding in findings:
-        counts[finding["severity"]] += 1
-    failed = any(fails(f["severity"], fail_on) for f in findings)
-    return {**counts, "total": len(findings), "failed": failed}
+@dataclass(frozen=True)
+class Baseline:
+    path: Path
+    entries: tuple[BaselineEntry, ...]
 
-
-def _anchor(report: dict[str, Any]) -> str:
-    """The file a finding without a location belongs to: the model, else the first input."""
-    model = report.get("model")
-    if model and model.get("source"):
-        return str(model["source"])
-    inputs = report.get("inputs") or [{"path": ""}]
-    return str(inputs[0]["path"])
+    @property
+    def root(self) -> Path:
+        return self.path.resolve().parent
 
 
 def relative_to(path: str, root: Path) -> str:
@@ -53,28 +55,26 @@ def relative_to(path: str, root: Path) -> str:
         return absolute.as_posix()
 
 
-def identity(finding: dict[str, Any], report: dict[str, Any], root: Path) -> tuple[str, str]:
-    file = finding["location"]["file"] or _anchor(report)
-    return finding["fingerprint"], relative_to(file, root)
+def identity(finding: Finding, anchor: str, root: Path) -> tuple[str, str]:
+    return finding.fingerprint, relative_to(finding.location.file or anchor, root)
 
 
-def _root(path: Path) -> Path:
-    return path.resolve().parent
-
-
-def write_baseline(path: Path, reports: list[dict[str, Any]]) -> int:
+def write_baseline(path: Path, reports: Iterable[Report]) -> int:
     """Record every finding of these runs (any severity); returns how many."""
-    root = _root(path)
+    root = path.resolve().parent
     entries = []
     for report in reports:
-        for finding in report["findings"]:
-            fingerprint, file = identity(finding, report, root)
+        size = report.model.total_params if report.model else None
+        for finding in (*report.findings, *report.suppressed):
+            fingerprint, file = identity(finding, report.anchor, root)
             entries.append(
                 {
                     "fingerprint": fingerprint,
-                    "code": finding["code"],
-                    "name": finding["name"],
+                    "code": finding.code,
+                    "name": finding.name,
                     "file": file,
+                    "severity": finding.severity,
+                    "total_params": size,
                 }
             )
     entries.sort(key=lambda e: (e["file"], e["code"], e["fingerprint"]))
@@ -87,69 +87,106 @@ def write_baseline(path: Path, reports: list[dict[str, Any]]) -> int:
     return len(entries)
 
 
-def read_baseline(path: Path) -> list[dict[str, str]]:
+def read_baseline(path: Path) -> Baseline:
     fix = f"write one with --write-baseline {path}"
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes is too large for a baseline")
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such baseline; {fix}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable baseline ({exc}); {fix}") from None
+    except RecursionError:
+        raise InputError(f"{path}: the baseline nests too deeply; {fix}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            f"{path}: not a readable baseline ({type(exc).__name__}: {str(exc)[:80]}); {fix}"
+        ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise InputError(f'{path}: not an overfitlint baseline (no "format": "{FORMAT}"); {fix}')
     if document.get("version") != VERSION:
-        raise InputError(
-            f"{path}: baseline version {document.get('version')!r} is not {VERSION}; {fix}"
-        )
-    entries = document.get("findings")
+        raise InputError(f"{path}: baseline version is not {VERSION}; {fix}")
+    raw = document.get("findings")
     keys = ("fingerprint", "code", "file")
-    if not isinstance(entries, list) or not all(
-        isinstance(e, dict) and all(isinstance(e.get(k), str) for k in keys) for e in entries
+    if not isinstance(raw, list) or not all(
+        isinstance(e, dict) and all(isinstance(e.get(k), str) for k in keys) for e in raw
     ):
         raise InputError(f"{path}: baseline findings must be objects with {', '.join(keys)}")
-    return entries
-
-
-def apply_baseline(path: Path, reports: list[dict[str, Any]]) -> None:
-    """Drop known findings from each report, recount its summary, and add a ``baseline`` block:
-    ``suppressed`` (how many known findings were seen again), ``new`` and ``gone`` (entries
-    whose file and rule were checked in this run but which no longer occur: fixed)."""
-    root = _root(path)
-    entries = read_baseline(path)
-    remaining = Counter((e["fingerprint"], e["file"]) for e in entries)
-    for report in reports:
-        kept, suppressed = [], 0
-        for finding in report["findings"]:
-            key = identity(finding, report, root)
-            if remaining[key] > 0:
-                remaining[key] -= 1
-                suppressed += 1
-            else:
-                kept.append(finding)
-        report["findings"] = kept
-        report["summary"] = summarize(kept, report["run"]["fail_on"])
-        report["baseline"] = {
-            "path": str(path),
-            "suppressed": suppressed,
-            "new": len(kept),
-            "gone": [],
-        }
-    scopes = [
-        (
-            report,
-            {relative_to(str(i["path"]), root) for i in report["inputs"]},
-            set(report["rules"]["ran"]),
+    entries = tuple(
+        BaselineEntry(
+            e["fingerprint"][:64],
+            e["code"][:16],
+            str(e.get("name", ""))[:100],
+            e["file"][:4096],
+            e.get("severity") if e.get("severity") in SEVERITIES else "",
+            _size(e.get("total_params")),
         )
-        for report in reports
-    ]
-    for entry in entries:
-        key = (entry["fingerprint"], entry["file"])
+        for e in raw
+    )
+    return Baseline(path, entries)
+
+
+def _size(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**15:
+        return value
+    return None
+
+
+def _change(entry: BaselineEntry, finding: Finding, model: ModelFacts | None) -> str | None:
+    """What makes a known finding worse than when it was accepted, in words (None: nothing)."""
+    if entry.severity and severity_rank(finding.severity) > severity_rank(entry.severity):
+        return f"severity rose from {entry.severity} to {finding.severity}"
+    if model is not None and entry.total_params:
+        growth = model.total_params / entry.total_params
+        if growth > GROWTH:
+            return (
+                f"the model is {growth:.1f}x larger than when the finding was accepted "
+                f"({entry.total_params:,} -> {model.total_params:,} parameters)"
+            )
+    return None
+
+
+def apply_baseline(
+    baseline: Baseline,
+    findings: tuple[Finding, ...],
+    inputs: tuple[InputFile, ...],
+    ran: tuple[str, ...],
+    model: ModelFacts | None,
+) -> tuple[tuple[Finding, ...], tuple[Finding, ...], BaselineInfo]:
+    """(new findings, suppressed findings, the ``baseline`` block) of one run: ``gone`` lists
+    entries whose file and rule were checked in this run but which no longer occur (fixed)."""
+    root = baseline.root
+    anchor = (
+        model.source if model is not None and model.source else (inputs[0].path if inputs else "")
+    )
+    by_key: dict[tuple[str, str], list[BaselineEntry]] = {}
+    for entry in baseline.entries:
+        by_key.setdefault((entry.fingerprint, entry.file), []).append(entry)
+    remaining = Counter({key: len(items) for key, items in by_key.items()})
+    kept, suppressed, escalated = [], [], []
+    for finding in findings:
+        key = identity(finding, anchor, root)
         if remaining[key] <= 0:
+            kept.append(finding)
             continue
-        for report, files, ran in scopes:
-            if entry["file"] in files and (entry["code"] in ran or entry["code"] == CRASH_CODE):
-                remaining[key] -= 1
-                report["baseline"]["gone"].append(
-                    {k: entry.get(k, "") for k in ("fingerprint", "code", "name", "file")}
-                )
-                break
+        remaining[key] -= 1
+        change = _change(by_key[key][0], finding, model)
+        if change is None:
+            suppressed.append(finding)
+        else:
+            kept.append(finding)
+            escalated.append(Escalation(finding.fingerprint, finding.code, key[1], change))
+    files = {relative_to(i.path, root) for i in inputs}
+    gone = []
+    for entry in baseline.entries:
+        key = (entry.fingerprint, entry.file)
+        if (
+            remaining[key] > 0
+            and entry.file in files
+            and (entry.code in ran or entry.code == CRASH_CODE)
+        ):
+            remaining[key] -= 1
+            gone.append(entry)
+    info = BaselineInfo(
+        str(baseline.path), len(suppressed), len(kept), tuple(gone), tuple(escalated)
+    )
+    return tuple(kept), tuple(suppressed), info

@@ -11,8 +11,21 @@ from typing import Any
 from overfitlint.errors import CatalogueError
 from overfitlint.severity import CONFIDENCES, SEVERITIES
 
-ROLES = ("cause", "symptom", "notice")
-NEEDS = ("graph", "optimizer", "logs", "samples", "probe")
+ROLES = ("cause", "symptom", "notice", "internal")
+CRASH_CODE = "OFL901"
+"""The internal rule the engine raises when a check crashes."""
+NEEDS = ("graph", "optimizer", "logs", "samples", "probe", "weights", "data", "runs")
+PROBES = ("stochasticity", "memorization", "heldout", "counterfactual")
+"""The probes a rule may name in ``probes = [...]``: they check its findings, deciding one first."""
+GROUPS = {
+    "1": "capacity",
+    "2": "regularization",
+    "3": "learning curves",
+    "4": "probe",
+    "5": "data",
+    "6": "sweep",
+    "9": "internal",
+}
 SNIPPET_FRAMEWORKS = ("pytorch", "keras")
 """``[fix_snippets]`` keys: the fix as code, one snippet per framework."""
 REQUIRED = (
@@ -58,16 +71,21 @@ class RuleSpec:
     path: str = ""
     fix_snippets: dict[str, str] = field(default_factory=dict)
     """The fix as a short code snippet per framework: {"pytorch": ..., "keras": ...}."""
+    probes: tuple[str, ...] = ()
+    """The probes that check this rule's findings, the deciding one first."""
 
     @property
     def group(self) -> str:
-        return {
-            "1": "capacity",
-            "2": "regularization",
-            "3": "learning curves",
-            "4": "probe",
-            "9": "internal",
-        }.get(self.code[3], "other")
+        return GROUPS.get(self.code[3], "other")
+
+    @property
+    def internal(self) -> bool:
+        """OFL9xx findings are raised by the engine itself (a loader or rule could not run)."""
+        return self.code.startswith("OFL9")
+
+    def probe_threshold(self, thresholds: dict[str, Any], name: str) -> Any:
+        """A ``probe_*`` threshold in force (the rule file declares its default)."""
+        return thresholds.get(name, self.thresholds[name].default)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +103,7 @@ class RuleSpec:
             "examples": {"bad": self.bad_example, "good": self.good_example},
             "references": list(self.references),
             "fix_snippets": dict(self.fix_snippets),
+            "probes": list(self.probes),
         }
 
 
@@ -130,6 +149,9 @@ def parse_rule(path: Path) -> RuleSpec:
             f"{path.name}: [fix_snippets] takes non-empty strings for "
             f"{', '.join(SNIPPET_FRAMEWORKS)}"
         )
+    probes = data.get("probes", [])
+    if not isinstance(probes, list) or not set(probes) <= set(PROBES):
+        raise CatalogueError(f"{path.name}: probes must be a list of {', '.join(PROBES)}")
     examples = data.get("examples", {})
     return RuleSpec(
         code=data["code"],
@@ -150,6 +172,7 @@ def parse_rule(path: Path) -> RuleSpec:
         fix_snippets={
             key: snippets[key].strip("\n") for key in SNIPPET_FRAMEWORKS if key in snippets
         },
+        probes=tuple(probes),
     )
 
 

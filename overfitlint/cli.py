@@ -1,7 +1,8 @@
-"""Command line: ``overfitlint check``, ``rules`` and ``explain``.
+"""Command line: ``overfitlint check``, ``rules``, ``explain`` and ``report``.
 
-Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it,
-2 a usage or input error (one line on stderr, never a traceback).
+Click only: options become settings, paths become targets, and the pipeline does the rest.
+Exit codes: 0 the gate passes, 1 it fails, 2 a usage or input error (one line on stderr,
+never a traceback).
 """
 
 from __future__ import annotations
@@ -19,44 +20,22 @@ from overfitlint.severity import FAIL_ON
 
 EXIT_INPUT_ERROR = 2
 FORMATS = ("text", "json", "html", "sarif", "junit", "github")
-OUTPUT_NAMES = {  # --output-dir file names
-    "json": "overfitlint.json",
-    "html": "overfitlint.html",
-    "sarif": "overfitlint.sarif",
-    "junit": "overfitlint-junit.xml",
-}
 CONFIG_META = "overfitlint.config"
 
 
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
 def _fail(message: str) -> None:
-    click.echo(f"overfitlint: error: {message}", err=True)
+    click.echo(f"overfitlint: error: {_one_line(message)}", err=True)
     sys.exit(EXIT_INPUT_ERROR)
 
 
-def _default_report_path(paths: list[Path], model_source: str | None) -> Path:
-    anchor = Path(model_source) if model_source else paths[0]
-    parent = anchor.resolve().parent.name
-    stem = f"{parent}-{anchor.stem}" if parent else anchor.stem
-    return Path("reports") / f"{stem}.html"
+def _one_line(message: str) -> str:
+    from overfitlint.render.safe import plain
 
-
-def _refuse_overwriting_inputs(target: Path, inputs: list[Path], option: str) -> None:
-    resolved = target.resolve()
-    for path in inputs:
-        if path.resolve() == resolved:
-            raise InputError(f"{option} {target} is one of the inputs; refusing to overwrite it")
-
-
-def _write(target: Path, text: str) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    return plain(message)
 
 
 def _config_callback(ctx: click.Context, param: click.Parameter, value: object) -> None:
@@ -93,51 +72,6 @@ class _CheckCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-def _output_plan(
-    formats: list[str],
-    outputs: tuple[Path, ...],
-    order: list[str],
-    output_dir: Path | None,
-    configured: dict,
-) -> list[tuple[str, Path | None]]:
-    """(format, file or None for stdout). An --output goes with the --format before it (or the
-    first format when it comes first); a format without one goes to the config's [output]
-    path, else (json, html, sarif, junit) into --output-dir, else to stdout."""
-    paired: dict[int, Path] = {}
-    current, next_output = -1, 0
-    for kind in order:
-        if kind == "format":
-            current += 1
-            continue
-        index = max(current, 0)
-        if next_output >= len(outputs):
-            break
-        if index in paired or index >= len(formats):
-            raise InputError(
-                f"--output {outputs[next_output]} has no --format of its own; "
-                "write them in pairs: --format sarif --output results.sarif"
-            )
-        paired[index] = outputs[next_output]
-        next_output += 1
-    plan: list[tuple[str, Path | None]] = []
-    for index, fmt in enumerate(formats):
-        if index in paired:
-            plan.append((fmt, paired[index]))
-        elif fmt in configured:
-            plan.append((fmt, configured[fmt]))
-        elif output_dir is not None and fmt not in ("text", "github"):
-            plan.append((fmt, output_dir / OUTPUT_NAMES[fmt]))
-        else:
-            plan.append((fmt, None))
-    on_stdout = [fmt for fmt, target in plan if target is None]
-    if len(on_stdout) > 1 and not set(on_stdout) <= {"text", "github"}:
-        raise InputError(
-            f"{', '.join(on_stdout)} would all go to stdout; give each an --output "
-            "(--format F --output FILE) or use --output-dir"
-        )
-    return plan
-
-
 def _probe_option(value, name: str):
     """--device and --input-shape, checked as the probe will read them (exit 2 when wrong)."""
     if value is None:
@@ -161,7 +95,9 @@ def cli() -> None:
 
 @cli.command(cls=_CheckCommand)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--samples", type=click.IntRange(min=1), help="Number of training samples.")
+@click.option(
+    "--samples", type=click.IntRange(min=1, max=10**15), help="Number of training samples."
+)
 @click.option("--train-metric", help="Log column holding the training metric (e.g. loss).")
 @click.option("--val-metric", help="Log column holding the validation metric (e.g. val_loss).")
 @click.option(
@@ -176,6 +112,12 @@ def cli() -> None:
     "(PyTorch and ONNX keep augmentation outside the model).",
 )
 @click.option(
+    "--kept-epoch",
+    type=click.FloatRange(min=0),
+    help="The epoch whose weights the model file holds (a best checkpoint, restored weights), "
+    "when the file does not record it.",
+)
+@click.option(
     "--folds",
     is_flag=True,
     help="The training logs are the folds (or repeated runs) of one experiment; without "
@@ -184,9 +126,15 @@ def cli() -> None:
 @click.option(
     "--trust-pickle",
     is_flag=True,
-    help="Load PyTorch files that need full unpickling (torch.load weights_only=False). "
-    "Unpickling runs any code the file contains: use it only for files you made or fully "
-    "trust.",
+    help="Unpickle PyTorch files for real (the probe needs it to run a whole pickled module). "
+    "Unpickling runs any code the file contains: only for files you made or fully trust.",
+)
+@click.option(
+    "--trust-torchscript",
+    is_flag=True,
+    help="Load TorchScript archives with torch.jit.load (the static check reads them as data; "
+    "the probe needs it to run one). Loading runs the archive's TorchScript code: only for "
+    "files you made or fully trust.",
 )
 @click.option(
     "--weights",
@@ -225,7 +173,14 @@ def cli() -> None:
     type=click.Choice(FAIL_ON),
     default="warning",
     show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
+    help="Exit 1 when a finding that counts for the gate (overfitting: a symptom in the "
+    "curves or the probe) is at or above this severity.",
+)
+@click.option(
+    "--fail-on-risk",
+    is_flag=True,
+    help="Also fail on causes alone (verdict at-risk: capacity, missing regularization) "
+    "when no curve shows whether the risk was realised.",
 )
 @click.option("--select", multiple=True, help="Rules to run: codes, prefixes (OFL3) or names.")
 @click.option("--ignore", multiple=True, help="Rules to skip: codes, prefixes or names.")
@@ -247,7 +202,7 @@ def cli() -> None:
 @click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=1024),
     default=1,
     show_default=True,
     help="Check several models in this many parallel processes (0: one per CPU).",
@@ -284,13 +239,17 @@ def cli() -> None:
 )
 @click.option(
     "--probe-budget",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, min_open=True, max=86400),
     default=60.0,
     show_default=True,
     help="Hard cap in seconds for the whole probe; each probe gets a share.",
 )
 @click.option(
-    "--probe-seed", type=int, default=0, show_default=True, help="Seed of the probe's runs."
+    "--probe-seed",
+    type=click.IntRange(min=0, max=2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the probe's runs.",
 )
 @click.option(
     "--data",
@@ -302,186 +261,35 @@ def cli() -> None:
     callback=lambda ctx, param, value: _probe_option(value, "input_shape"),
     help="One input sample's shape for the probe, without the batch dimension (e.g. 3,32,32).",
 )
-def check(
-    paths: tuple[Path, ...],
-    samples: int | None,
-    train_metric: str | None,
-    val_metric: str | None,
-    weight_decay: float | None,
-    augmentation: str | None,
-    folds: bool,
-    trust_pickle: bool,
-    weights: Path | None,
-    fmt: tuple[str, ...],
-    output: tuple[Path, ...],
-    output_dir: Path | None,
-    report_path: Path | None,
-    no_report: bool,
-    fail_on: str,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    extend_select: tuple[str, ...],
-    baseline: Path | None,
-    write_baseline: Path | None,
-    jobs: int,
-    probe: bool,
-    device: str,
-    probe_budget: float,
-    probe_seed: int,
-    data: Path | None,
-    input_shape: tuple[int, ...] | None,
-) -> None:
+def check(paths: tuple[Path, ...], **options) -> None:
     """Check a model file and/or training logs: PATHS are told apart by content.
 
     Several model files make several runs (each log joins the model in its folder), or, with
     no PATHS, the config file's [[models]] manifest; one combined report and exit code.
     """
-    from overfitlint.baseline import apply_baseline
-    from overfitlint.baseline import write_baseline as record_baseline
-    from overfitlint.catalogue import load_catalogue
-    from overfitlint.config import Config, Selection, check_selectors, resolve_selection
-    from overfitlint.multirun import RunGroup, combine, group_paths, now, run_groups
-    from overfitlint.render import render
-    from overfitlint.report import exit_code
-    from overfitlint.settings import Settings
+    from overfitlint.command import CheckRequest, run_check
 
     ctx = click.get_current_context()
-    config: Config = ctx.meta.get(CONFIG_META) or Config()
-
-    settings = Settings(
-        samples=samples,
-        weight_decay=weight_decay,
-        augmentation={"yes": True, "no": False}.get(augmentation or ""),
-        folds=folds,
-        train_metric=train_metric,
-        val_metric=val_metric,
-        select=_split(select) or ["OFL"],
-        ignore=_split(ignore),
-        fail_on=fail_on,
-        device=device,
-        probe_budget=probe_budget,
-        probe_seed=probe_seed,
-        data=str(data) if data else None,
-        input_shape=input_shape,
-        trust_pickle=trust_pickle,
-        weights=weights,
-    )
-    catalogue = load_catalogue()
-    cli_selection = Selection(_split(select) or None, _split(extend_select), _split(ignore))
-    check_selectors(
-        [*(cli_selection.select or []), *cli_selection.extend_select, *cli_selection.ignore],
-        catalogue,
-        "",
-    )
-    settings.select = resolve_selection([config.selection, cli_selection], catalogue)
-    settings.ignore = []
-    settings.thresholds = {**config.thresholds, **settings.thresholds}
-    settings.severities = {**config.severities, **settings.severities}
-
-    if paths:
-        groups = group_paths(list(paths))
-    elif config.models:
-        groups = [
-            RunGroup(
-                entry.name,
-                entry.paths,
-                {  # the entry's values beat the file's top level; flags beat both
-                    key: value
-                    for key, value in entry.overrides.items()
-                    if ctx.get_parameter_source(key) != ParameterSource.COMMANDLINE
-                },
-            )
-            for entry in config.models
-        ]
-    else:
-        where = config.path or "a config file (pyproject.toml [tool.overfitlint])"
-        raise InputError(
-            f"nothing to check: give PATHS (a model file and/or training logs) "
-            f"or list models in a [[models]] manifest in {where}"
-        )
-    inputs = [path for group in groups for path in group.paths]
-    formats = list(fmt) or ["text"]
-    if len(groups) > 1 and "html" in formats:
-        raise InputError(
-            "--format html shows one model; with several models each gets its own HTML "
-            "report (--report FOLDER or the default reports/)"
-        )
-    order = ctx.meta.get(CONFIG_META + ".order", [])
-    if fmt and ctx.get_parameter_source("fmt") != ParameterSource.COMMANDLINE:
-        order = [kind for kind in order if kind != "format"]  # formats from the config file
-    plan = _output_plan(formats, output, order, output_dir, config.outputs)
-    for fmt_name, target in plan:
-        if target is not None:
-            _refuse_overwriting_inputs(target, inputs, f"--output ({fmt_name})")
-    if write_baseline:
-        _refuse_overwriting_inputs(write_baseline, inputs, "--write-baseline")
-    if report_path:
-        _refuse_overwriting_inputs(report_path, inputs, "--report")
-    write_html = not no_report
-    check_kwargs = {
-        "probe": probe,
-        "hash_inputs": write_html or bool({"json", "sarif", "html"} & set(formats)),
+    config = ctx.meta.get(CONFIG_META)
+    from_config = {
+        name for name in options if ctx.get_parameter_source(name) == ParameterSource.DEFAULT_MAP
     }
-    started_at, clock = now()
-    reports = run_groups(groups, settings, jobs, check_kwargs)
-    if write_baseline:
-        count = record_baseline(write_baseline, reports)
-        click.echo(f"Baseline: recorded {count} finding(s) in {write_baseline}", err=True)
-    if write_baseline or baseline:
-        apply_baseline(write_baseline or baseline, reports)
-    for run in reports:
-        if config.path:
-            run["run"]["config"] = str(config.path)
-    if len(reports) == 1:
-        report = reports[0]
-    else:
-        report = combine(
-            reports,
-            settings.fail_on,
-            started_at=started_at,
-            seconds=now()[1] - clock,
-            jobs=jobs,
-        )
-        if config.path:
-            report["run"]["config"] = str(config.path)
-
-    html_targets = []
-    if write_html:
-        for run in reports:
-            model = run["model"]
-            default = _default_report_path(
-                [Path(item["path"]) for item in run["inputs"]], model["source"] if model else None
-            )
-            if output_dir is not None:
-                default = output_dir / default.name
-            if len(reports) == 1:
-                target = report_path or default
-            else:  # several models: --report names a folder
-                target = report_path / default.name if report_path else default
-            _refuse_overwriting_inputs(target, inputs, "--report")
-            html_targets.append((target, run))
-    text_on_stdout = [fmt_name for fmt_name, target in plan if target is None] == ["text"]
-    color = text_on_stdout and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    for fmt_name, target in plan:
-        text = render(fmt_name, report, color=color and target is None)
-        if target is not None:
-            _write(target, text)
-        else:
-            click.echo(text, nl=False)
-    for target, run in html_targets:
-        _write(target, render("html", run))
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if "github" in formats and summary_file:
-        from overfitlint.render.github import render_summary
-
-        try:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write(render_summary(report))
-        except OSError as exc:
-            raise InputError(f"cannot write $GITHUB_STEP_SUMMARY {summary_file}: {exc}") from None
-    for target, _run in html_targets:
-        click.echo(f"HTML report: {target}", err=not text_on_stdout)
-    sys.exit(exit_code(report))
+    order = ctx.meta.get(CONFIG_META + ".order", [])
+    if options["fmt"] and "fmt" in from_config:
+        order = [kind for kind in order if kind != "format"]  # formats from the config file
+    request = CheckRequest(
+        paths=paths,
+        options={
+            **options,
+            "select": _split(options["select"]),
+            "ignore": _split(options["ignore"]),
+            "extend_select": _split(options["extend_select"]),
+        },
+        from_config=frozenset(from_config),
+        order=order,
+        config=config,
+    )
+    sys.exit(run_check(request))
 
 
 @cli.command("rules")
@@ -515,13 +323,10 @@ def list_rules(fmt: str) -> None:
 def explain(rule: str) -> None:
     """Explain a rule: what it checks, why, its thresholds and the fix."""
     from overfitlint.catalogue import load_catalogue
+    from overfitlint.engine.selection import rule_for
     from overfitlint.render.explain import render_explanation
 
-    catalogue = load_catalogue()
-    wanted = rule.strip()
-    spec = catalogue.get(wanted.upper()) or next(
-        (s for s in catalogue.values() if s.name == wanted.lower()), None
-    )
+    spec = rule_for(rule, load_catalogue())
     if spec is None:
         raise InputError(f"no rule {rule!r}; run 'overfitlint rules' to list them")
     click.echo(render_explanation(spec), nl=False)
@@ -537,12 +342,15 @@ def explain(rule: str) -> None:
 )
 def report_command(result: Path, output: Path | None) -> None:
     """Render the HTML report of a saved JSON result (overfitlint check --format json)."""
-    from overfitlint.render.html import read_result, render_html
+    from overfitlint.outputs import check_target, write
+    from overfitlint.paths import find_root
+    from overfitlint.render import render
+    from overfitlint.report import read_report
 
-    document = read_result(result)
+    document = read_report(result)
     target = output or Path("reports") / f"{result.stem}.html"
-    _refuse_overwriting_inputs(target, [result], "--output")
-    _write(target, render_html(document))
+    check_target(target, find_root(Path.cwd()), [result], "--output")
+    write(target, render("html", document))
     click.echo(f"HTML report: {target}")
 
 
@@ -554,14 +362,17 @@ def main() -> None:
     except click.exceptions.Abort:
         _fail("aborted")
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(EXIT_INPUT_ERROR)
+        _fail(exc.format_message())
     except InputError as exc:
         _fail(str(exc))
     except CatalogueError as exc:
         _fail(f"the rule catalogue is broken: {exc}")
     except KeyboardInterrupt:
         _fail("interrupted")
+    except RecursionError:
+        _fail("an input nests too deeply to be read (set OVERFITLINT_DEBUG=1 for details)")
+    except MemoryError:
+        _fail("an input needs more memory than is available to read it")
     except Exception as exc:  # never a traceback for the user; OVERFITLINT_DEBUG=1 shows it
         if os.environ.get("OVERFITLINT_DEBUG"):
             raise

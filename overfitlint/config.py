@@ -12,10 +12,10 @@ Unknown keys and wrong types are errors naming the file, the key and what is all
 
 from __future__ import annotations
 
-import difflib
 import glob
+import time
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,15 @@ from typing import Any
 import click
 
 from overfitlint.catalogue import RuleSpec, load_catalogue
-from overfitlint.engine.selection import specificity
+from overfitlint.engine.selection import (
+    Selection,
+    check_selectors,
+    rule_choices,
+    rule_for,
+    suggest,
+)
 from overfitlint.errors import InputError
+from overfitlint.paths import confine_write, find_root
 from overfitlint.severity import SEVERITIES
 
 STANDALONE_NAMES = ("overfitlint.toml", ".overfitlint.toml")
@@ -49,15 +56,6 @@ MODEL_KEYS = {
 
 
 @dataclass
-class Selection:
-    """One layer of rule selection (the config file, then the command line)."""
-
-    select: list[str] | None = None
-    extend_select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-
-
-@dataclass
 class ModelEntry:
     """One ``[[models]]`` entry: a model and its logs, checked as one run."""
 
@@ -70,6 +68,8 @@ class ModelEntry:
 @dataclass
 class Config:
     path: Path | None = None
+    root: Path | None = None
+    """The repository the config file belongs to: its paths must stay inside it."""
     options: dict[str, Any] = field(default_factory=dict)
     """Defaults for ``check`` options, by parameter name (typed; paths resolved)."""
     selection: Selection = field(default_factory=Selection)
@@ -95,6 +95,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: the TOML nests too deeply to be a config file") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise InputError(f"{path}: not a usable config file ({str(exc)[:100]})") from None
 
 
 def _section(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -143,21 +147,17 @@ def _toml_type(value: Any) -> str:
     return type(value).__name__
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not close:
-        close = difflib.get_close_matches(word.lower(), [c.lower() for c in choices], n=1)
-        close = [c for c in choices if close and c.lower() == close[0]]
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
 class _Where:
     """Formats messages that name the file and the table a key is in."""
 
     def __init__(self, path: Path, section: str) -> None:
         self.path = path
         self.section = section
+        self.root = find_root(path)
+
+    def inside(self, path: Path, what: str) -> Path:
+        """A path from the file: refused when it resolves outside the repository."""
+        return confine_write(path, self.root, f"{self.path}: {what}")
 
     def table(self, *parts: str) -> str:
         if not self.section:
@@ -182,31 +182,8 @@ def _string_list(value: Any, where: _Where, key: str) -> list[str]:
     return [item.strip() for v in value for item in v.split(",") if item.strip()]
 
 
-def rule_for(token: str, catalogue: dict[str, RuleSpec]) -> RuleSpec | None:
-    """A rule by code (any case) or by name."""
-    wanted = token.strip()
-    return catalogue.get(wanted.upper()) or next(
-        (spec for spec in catalogue.values() if spec.name == wanted.lower()), None
-    )
-
-
-def _rule_choices(catalogue: dict[str, RuleSpec]) -> list[str]:
-    return [*catalogue, *(spec.name for spec in catalogue.values())]
-
-
-def check_selectors(selectors: Sequence[str], catalogue: dict[str, RuleSpec], context: str) -> None:
-    """Every selector must name at least one rule; the error suggests the closest one."""
-    for selector in selectors:
-        if not any(specificity(selector, rule) is not None for rule in catalogue.values()):
-            hint = _suggest(selector, _rule_choices(catalogue))
-            raise InputError(
-                f"{context}selector {selector!r} matches no rule; {hint}"
-                "run 'overfitlint rules' to list them"
-            )
-
-
 def _unknown_rule(token: str, catalogue: dict[str, RuleSpec], where: _Where, table: str) -> None:
-    hint = _suggest(token, _rule_choices(catalogue))
+    hint = suggest(token, rule_choices(catalogue))
     raise where.error(
         f"{where.table(table)} names no rule {token!r}; {hint}rules are: {', '.join(catalogue)}"
     )
@@ -242,7 +219,7 @@ def _thresholds(
         for raw_name, value in values.items():
             name = raw_name.replace("-", "_")
             if name not in known:
-                hint = _suggest(name, known)
+                hint = suggest(name, known)
                 allowed = ", ".join(known) or "no thresholds"
                 raise where.error(
                     f"{where.table('thresholds', token)} has no threshold {raw_name!r}; "
@@ -276,9 +253,16 @@ def _severities(table: Any, catalogue: dict[str, RuleSpec], where: _Where) -> di
     return result
 
 
-def _resolve(base: Path, value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base / path
+def _resolve(base: Path, value: str, where: _Where, what: str) -> Path:
+    """A path written in the config file: relative to the file, and inside its repository."""
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # ~unknownuser
+        raise where.error(
+            f"{what}: cannot expand {value!r} (no such user); write the path relative to "
+            "the config file"
+        ) from None
+    return where.inside(path if path.is_absolute() else base / path, what)
 
 
 def _outputs(table: Any, formats: Sequence[str], base: Path, where: _Where) -> dict[str, Path]:
@@ -287,24 +271,43 @@ def _outputs(table: Any, formats: Sequence[str], base: Path, where: _Where) -> d
     result = {}
     for fmt, value in table.items():
         if fmt not in formats:
-            hint = _suggest(fmt, formats)
+            hint = suggest(fmt, formats)
             raise where.error(
                 f"{where.table('output')} has no format {fmt!r}; {hint}"
                 f"formats are: {', '.join(formats)}"
             )
         if not isinstance(value, str) or not value:
             raise where.error(f"{where.table('output')} {fmt} must be a path (a string)")
-        result[fmt] = _resolve(base, value)
+        result[fmt] = _resolve(base, value, where, f"{where.table('output')} {fmt}")
     return result
 
 
+MAX_GLOB_MATCHES = 10_000
+MAX_GLOB_SECONDS = 10.0
+
+
 def _expand(base: Path, pattern: str, where: _Where, index: int) -> list[Path]:
-    if glob.has_magic(pattern):
-        matches = sorted(glob.glob(str(_resolve(base, pattern)), recursive=True))
-        if not matches:
-            raise where.error(f"[[models]] entry {index}: logs pattern {pattern!r} matches no file")
-        return [Path(m) for m in matches]
-    return [_resolve(base, pattern)]
+    """A logs entry: a path, or a glob whose fixed leading folder must lie in the repository
+    (so ``/**`` never walks the machine); the walk is bounded in matches and time."""
+    label = f"[[models]] entry {index}: logs"
+    if not glob.has_magic(pattern):
+        return [_resolve(base, pattern, where, label)]
+    parts = Path(pattern).parts
+    fixed = [part for part in parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]]
+    anchor = _resolve(base, str(Path(*fixed)) if fixed else ".", where, label)
+    rest = parts[len(fixed) :]
+    matches = []
+    deadline = time.monotonic() + MAX_GLOB_SECONDS
+    for match in glob.iglob(str(anchor.joinpath(*rest)), recursive=True):
+        if time.monotonic() > deadline or len(matches) >= MAX_GLOB_MATCHES:
+            raise where.error(
+                f"{label} pattern {pattern!r} matches too much (more than "
+                f"{MAX_GLOB_MATCHES:,} files, or more than {MAX_GLOB_SECONDS:g} s to list)"
+            )
+        matches.append(where.inside(Path(match), label))
+    if not matches:
+        raise where.error(f"{label} pattern {pattern!r} matches no file")
+    return sorted(matches)
 
 
 def _models(entries: Any, base: Path, where: _Where) -> list[ModelEntry]:
@@ -317,7 +320,7 @@ def _models(entries: Any, base: Path, where: _Where) -> list[ModelEntry]:
         label = f"[[models]] entry {index}"
         for key in entry:
             if key not in MODEL_KEYS:
-                hint = _suggest(key, MODEL_KEYS)
+                hint = suggest(key, MODEL_KEYS)
                 raise where.error(
                     f"{label}: unknown key {key!r}; {hint}allowed: {', '.join(MODEL_KEYS)}"
                 )
@@ -326,7 +329,7 @@ def _models(entries: Any, base: Path, where: _Where) -> list[ModelEntry]:
         if model is not None:
             if not isinstance(model, str) or not model:
                 raise where.error(f"{label}: model must be a path (a string)")
-            paths.append(_resolve(base, model))
+            paths.append(_resolve(base, model, where, f"{label}: model"))
         logs = entry.get("logs", [])
         if isinstance(logs, str):
             logs = [logs]
@@ -422,7 +425,9 @@ def _option_value(
             f"{where.key(key)} must be {_expected(param)}, not {_toml_type(value)} {value!r}"
         )
     if isinstance(param.type, click.Path):
-        values = [str(_resolve(base, v)) for v in values]
+        values = [str(_resolve(base, v, where, where.key(key))) for v in values]
+    if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1 << 53 for v in values):
+        raise where.error(f"{where.key(key)}: {str(values[0])[:20]}... is too large")
     try:
         converted = [param.type.convert(v, param, ctx) for v in values]
         value = tuple(converted) if param.multiple else converted[0]
@@ -449,17 +454,13 @@ def parse_config(
     catalogue = load_catalogue()
     options = {key: param for param in params if (key := option_key(param)) is not None}
     known = sorted({*options, *SELECTION_KEYS, *TABLE_KEYS})
-    config = Config(path=path)
+    config = Config(path=path, root=where.root)
+    layer: dict[str, tuple[str, ...]] = {}
     for key, value in table.items():
         if key in SELECTION_KEYS:
             selectors = _string_list(value, where, key)
             check_selectors(selectors, catalogue, f"{path}: {where.key(key)}: ")
-            if key == "select":
-                config.selection.select = selectors
-            elif key == "extend-select":
-                config.selection.extend_select = selectors
-            else:
-                config.selection.ignore = selectors
+            layer[key] = tuple(selectors)
         elif key == "severity":
             config.severities = _severities(value, catalogue, where)
         elif key == "thresholds":
@@ -473,36 +474,14 @@ def parse_config(
             assert isinstance(param, click.Option) and param.name
             config.options[param.name] = _option_value(ctx, param, key, value, base, where)
         else:
-            hint = _suggest(key, known)
+            hint = suggest(key, known)
             extra = ""
             if key == "tool" and not section:
                 extra = "in overfitlint.toml the settings are top-level (no [tool.overfitlint]); "
             raise where.error(
                 f"unknown key {key!r} in {where.table()}; {hint}{extra}allowed: {', '.join(known)}"
             )
+    config.selection = Selection(
+        layer.get("select"), layer.get("extend-select", ()), layer.get("ignore", ())
+    )
     return config
-
-
-def resolve_selection(layers: Sequence[Selection], catalogue: dict[str, RuleSpec]) -> list[str]:
-    """The codes to run. Layers apply in order (file, then command line); in each, the most
-    specific matching selector wins (ties go to ignore), a ``select`` starts afresh, and
-    ``extend-select``/``ignore`` add to or take from what the earlier layers chose."""
-    selected = set(catalogue)
-    for layer in layers:
-        choose = [*(layer.select or []), *layer.extend_select]
-        chosen = set()
-        for code, rule in catalogue.items():
-            best_select = max(
-                (s for x in choose if (s := specificity(x, rule)) is not None), default=-1
-            )
-            best_ignore = max(
-                (s for x in layer.ignore if (s := specificity(x, rule)) is not None), default=-1
-            )
-            if best_select < 0 and best_ignore < 0:
-                keep = layer.select is None and code in selected
-            else:
-                keep = best_select > best_ignore
-            if keep:
-                chosen.add(code)
-        selected = chosen
-    return [code for code in catalogue if code in selected]

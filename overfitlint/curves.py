@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,16 @@ class Series:
             "values": [json_float(v) for v in self.values.tolist()],
             "lines": self.lines.tolist(),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Series:
+        values = [float(v) for v in data.get("values") or []]
+        return cls(
+            str(data.get("name", "")),
+            np.asarray(data.get("epochs") or [], dtype=np.float64),
+            np.asarray(values, dtype=np.float64),
+            np.asarray(data.get("lines") or [0] * len(values), dtype=np.int64),
+        )
 
 
 @dataclass
@@ -99,13 +110,43 @@ class Curves:
             "samples": self.samples,
             "samples_basis": self.samples_basis,
             "meta": dict(self.meta),
-            "loss": {"train": self.loss.train, "val": self.loss.val},
+            "loss": {
+                "train": self.loss.train,
+                "val": self.loss.val,
+                "lower_is_better": self.loss.lower_is_better,
+            },
             "accuracy": (
                 {"train": self.accuracy.train, "val": self.accuracy.val} if self.accuracy else None
             ),
             "series": {name: s.to_dict() for name, s in self.series.items()},
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Curves:
+        loss = data.get("loss") or {}
+        accuracy = data.get("accuracy")
+        return cls(
+            source=str(data.get("source", "")),
+            format=str(data.get("format", "")),
+            series={
+                str(name): Series.from_dict({**item, "name": name})
+                for name, item in (data.get("series") or {}).items()
+            },
+            loss=MetricPair(
+                loss.get("train"), loss.get("val"), bool(loss.get("lower_is_better", True))
+            ),
+            accuracy=(
+                MetricPair(accuracy.get("train"), accuracy.get("val"), False) if accuracy else None
+            ),
+            notes=list(data.get("notes") or []),
+            axis=str(data.get("axis", "epoch")),
+            lr=data.get("lr"),
+            samples=data.get("samples"),
+            samples_basis=data.get("samples_basis"),
+            meta=dict(data.get("meta") or {}),
+            sources=list(data.get("sources") or []),
+        )
 
 
 def json_float(value: float) -> float | str:

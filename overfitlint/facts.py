@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from overfitlint.curves import Curves
 
 DROPOUT_KINDS = frozenset(
     {
@@ -121,6 +124,14 @@ class Unknown:
     def to_dict(self) -> dict[str, str]:
         return {"unknown": True, "reason": self.reason, "remedy": self.remedy}
 
+    @staticmethod
+    def is_unknown(value: Any) -> bool:
+        return isinstance(value, Mapping) and value.get("unknown") is True
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Unknown:
+        return cls(str(data.get("reason", "")), str(data.get("remedy", "")))
+
 
 AUGMENTATION_NOT_IN_FILE = Unknown(
     "the model file does not hold the training input pipeline, where data augmentation "
@@ -168,6 +179,19 @@ class LayerFacts:
             "inputs": None if self.inputs is None else list(self.inputs),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LayerFacts:
+        inputs = data.get("inputs")
+        return cls(
+            name=str(data.get("name", "")),
+            kind=str(data.get("kind", "")),
+            params=int(data.get("params") or 0),
+            trainable_params=int(data.get("trainable_params") or 0),
+            dropout_rate=data.get("dropout_rate"),
+            regularizers=list(data.get("regularizers") or []),
+            inputs=None if inputs is None else list(inputs),
+        )
+
 
 @dataclass
 class OptimizerFacts:
@@ -194,6 +218,18 @@ class OptimizerFacts:
             "param_groups": [dict(group) for group in self.param_groups],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OptimizerFacts:
+        return cls(
+            kind=data.get("kind"),
+            lr=data.get("lr"),
+            weight_decay=float(data.get("weight_decay") or 0.0),
+            decoupled=data.get("decoupled"),
+            source=str(data.get("source", "")),
+            details=dict(data.get("details") or {}),
+            param_groups=[dict(g) for g in data.get("param_groups") or []],
+        )
+
 
 @dataclass
 class Provenance:
@@ -207,6 +243,11 @@ class Provenance:
             "producer_version": self.producer_version,
             **self.details,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Provenance:
+        details = {k: v for k, v in data.items() if k not in ("producer", "producer_version")}
+        return cls(str(data.get("producer", "")), str(data.get("producer_version", "")), details)
 
 
 @dataclass
@@ -282,3 +323,68 @@ class ModelFacts:
                 else self.augmentation_visible
             ),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelFacts:
+        optimizer = data.get("optimizer") or {}
+        return cls(
+            framework=str(data.get("framework", "")),
+            source=str(data.get("source", "")),
+            format=str(data.get("format", "")),
+            layers=[LayerFacts.from_dict(layer) for layer in data.get("layers") or []],
+            provenance=Provenance.from_dict(data.get("provenance") or {}),
+            optimizer=(
+                Unknown.from_dict(optimizer)
+                if Unknown.is_unknown(optimizer)
+                else OptimizerFacts.from_dict(optimizer)
+            ),
+            dropout_visible=_known_or_unknown(data.get("dropout_visible", True)),
+            input_shapes=dict(data.get("input_shapes") or {}),
+            notes=list(data.get("notes") or []),
+            augmentation_visible=_known_or_unknown(
+                data.get("augmentation_visible", AUGMENTATION_NOT_IN_FILE.to_dict())
+            ),
+        )
+
+
+def _known_or_unknown(value: Any) -> Any:
+    return Unknown.from_dict(value) if Unknown.is_unknown(value) else value
+
+
+# ------------------------------------------------------------------------- facts of one check
+
+
+@dataclass(frozen=True)
+class SampleCount:
+    """How many training samples, and where the number came from."""
+
+    value: int
+    source: str
+    """"--samples", or the log (file) that implies it."""
+    basis: str = ""
+    """How a log-implied count was worked out, in words."""
+
+
+@dataclass(frozen=True)
+class KeptEpoch:
+    """Which epoch's weights the model file holds (a best checkpoint, restored weights)."""
+
+    epoch: float
+    source: str
+    """Where it was read: "checkpoint['epoch']", "file name epoch=12-...", "--kept-epoch"."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules of one check see: what the loaders read and the user stated."""
+
+    model: ModelFacts | None = None
+    curves: tuple[Curves, ...] = ()
+    samples: SampleCount | None = None
+    kept: KeptEpoch | None = None
+    augmentation: bool | None = None
+    """--augmentation: whether the training data was augmented; None: not stated."""
+    folds: bool = False
+    """--folds: the logs are the folds of one experiment, whatever their names."""
+    notes: tuple[str, ...] = ()
+    """What pairing the inputs assumed or found (shown with the inputs)."""

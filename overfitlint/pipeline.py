@@ -1,32 +1,119 @@
-"""One check, start to end: load, run the rules, (probe), and build the report document."""
+"""One check, start to end, as one pure function of its target and settings:
+
+    detect -> load -> evaluate -> probe -> finalize -> baseline -> gate -> Report
+
+Each stage runs once and returns new values; nothing is patched afterwards. Many targets are
+distributed by an executor (``overfitlint.executor``), each calling ``check_one``.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from overfitlint.engine import run_rules
-from overfitlint.loaders import load_inputs
+from overfitlint import formats, loaders
+from overfitlint.baseline import Baseline, apply_baseline
+from overfitlint.catalogue import load_catalogue
+from overfitlint.checks import registered
+from overfitlint.engine import evaluate, finalize
+from overfitlint.engine.gate import failed
+from overfitlint.findings import Finding
 from overfitlint.probe import run_probe
-from overfitlint.report import RunInfo, build_report
-from overfitlint.settings import Settings
+from overfitlint.report import (
+    InputFile,
+    Report,
+    RulesRun,
+    RunInfo,
+    Summary,
+    file_sha256,
+    input_size,
+)
+from overfitlint.settings import RuleConfig, Settings
+from overfitlint.targets import Target
 
 
-def run_check(
-    paths: list[Path], settings: Settings, *, probe: bool, hash_inputs: bool
-) -> dict[str, Any]:
+def check_one(
+    target: Target,
+    settings: Settings,
+    *,
+    baseline: Baseline | None = None,
+    hash_inputs: bool = False,
+    config_path: str | None = None,
+) -> Report:
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    inputs = load_inputs(paths, settings)
-    result = run_rules(inputs.model, inputs.curves, settings)
-    # The probe checks the static findings on the model itself; its verdicts go in before
-    # evidence is combined, so a refuted cause corroborates nothing.
-    stage = run_probe(
-        inputs.model, inputs.curves, result.findings, result.thresholds, settings, enabled=probe
+    settings = settings.with_load(**target.overrides)
+    detected = target.inputs
+    facts = loaders.load(detected, settings.load)
+    catalogue = load_catalogue()
+    evaluation = evaluate(facts, settings.rules, registered(), catalogue)
+    outcome = run_probe(facts, evaluation.findings, evaluation.thresholds, settings, catalogue)
+    judgement = finalize(evaluation, facts, settings.rules, catalogue, outcome.verdicts)
+    inputs = tuple(_input(d, hash_inputs) for d in detected)
+    run = RunInfo(
+        started_at=started_at,
+        seconds=time.perf_counter() - started,
+        fail_on=settings.rules.fail_on,
+        fail_on_risk=settings.rules.fail_on_risk,
+        samples=facts.samples.value if facts.samples else None,
+        samples_source=facts.samples.source if facts.samples else None,
+        kept_epoch=facts.kept.epoch if facts.kept else None,
+        kept_epoch_source=facts.kept.source if facts.kept else None,
+        probe=outcome.summary,
+        config=config_path,
+        name=target.name if target.name else None,
     )
-    if stage.verdicts:
-        result = run_rules(inputs.model, inputs.curves, settings, adjust=stage.apply)
-    run = RunInfo(started_at, time.perf_counter() - started, stage.summary)
-    return build_report(inputs, result, settings, run, hash_inputs=hash_inputs)
+    report = Report(
+        run=run,
+        inputs=inputs,
+        model=facts.model,
+        logs=facts.curves,
+        rules=RulesRun(
+            evaluation.ran, evaluation.skipped, evaluation.thresholds, evaluation.crashed
+        ),
+        findings=judgement.findings,
+        verdict=judgement.verdict,
+        summary=Summary.of(judgement.findings, _failed(judgement.findings, settings.rules)),
+        checked=tuple(c.to_dict() for c in evaluation.checked),
+        notes=facts.notes,
+    )
+    return report if baseline is None else with_baseline(report, baseline, settings.rules)
+
+
+def with_baseline(report: Report, baseline: Baseline, rules: RuleConfig) -> Report:
+    """The baseline stage: known findings move to ``suppressed``, the gate is decided again."""
+    findings, suppressed, info = apply_baseline(
+        baseline, report.findings, report.inputs, report.rules.ran, report.model
+    )
+    return replace(
+        report,
+        findings=findings,
+        suppressed=suppressed,
+        baseline=info,
+        summary=Summary.of(findings, _failed(findings, rules)),
+    )
+
+
+def _failed(findings: tuple[Finding, ...], rules: RuleConfig) -> bool:
+    return failed(
+        findings,
+        fail_on=rules.fail_on,
+        fail_on_risk=rules.fail_on_risk,
+        severities=rules.severities,
+    )
+
+
+def _input(detected: formats.Detected, hash_inputs: bool) -> InputFile:
+    path = detected.path
+    sha = (
+        file_sha256(path)
+        if hash_inputs and detected.format != formats.FACTORY and path.is_file()
+        else None
+    )
+    return InputFile(
+        str(path),
+        "model" if detected.kind == formats.MODEL else "log",
+        input_size(path) if detected.format != formats.FACTORY else 0,
+        sha,
+    )

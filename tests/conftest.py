@@ -62,3 +62,36 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="")
     return path
+
+
+LOAD_KEYS = {
+    "samples", "weight_decay", "augmentation", "folds", "train_metric", "val_metric",
+    "kept_epoch", "weights", "trust_pickle", "trust_torchscript", "root",
+}  # fmt: skip
+PROBE_KEYS = {"probe": "enabled", "device": "device", "probe_budget": "budget",
+              "probe_seed": "seed", "data": "data", "input_shape": "input_shape"}  # fmt: skip
+
+
+def settings_of(**flat):
+    """Settings from the flat names of the command line (samples=, select=, probe_budget=...)."""
+    from overfitlint.settings import LoadHints, ProbeConfig, RuleConfig, Settings
+
+    load = {k: v for k, v in flat.items() if k in LOAD_KEYS}
+    probe = {PROBE_KEYS[k]: v for k, v in flat.items() if k in PROBE_KEYS}
+    if probe.get("data") is not None:
+        probe["data"] = Path(probe["data"])
+    rules = {k: v for k, v in flat.items() if k not in LOAD_KEYS and k not in PROBE_KEYS}
+    if "select" in rules:
+        rules["selected"] = tuple(rules.pop("select"))
+    return Settings(LoadHints(**load), RuleConfig(**rules), ProbeConfig(**probe))
+
+
+def check_paths(paths, **flat) -> dict:
+    """``check_one`` on these paths (one target), as the JSON document."""
+    from overfitlint import formats
+    from overfitlint.pipeline import check_one
+    from overfitlint.render.safe import json_safe
+    from overfitlint.targets import Target
+
+    target = Target("", tuple(formats.detect(Path(p)) for p in paths))
+    return json_safe(check_one(target, settings_of(**flat)).to_dict())

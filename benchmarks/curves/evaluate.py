@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.curves import synthetic
+from overfitlint import api
 from overfitlint.curves import Curves, MetricPair, Series
-from overfitlint.engine import run_rules
-from overfitlint.loaders.logs import load_log
+from overfitlint.facts import Facts
 from overfitlint.measures import simulate_early_stopping
-from overfitlint.settings import Settings
+from overfitlint.settings import RuleConfig
 
 REAL = Path(__file__).resolve().parent / "real"
 
@@ -75,7 +75,7 @@ def _real_cases() -> list[Case]:
     labels = json.loads(labels_path.read_text())
     cases = []
     for name, info in sorted(labels.items()):
-        curves = load_log(REAL / f"{name}.csv", Settings())
+        curves = api.read_log(REAL / f"{name}.csv")
         number = int(name.removeprefix("run"))
         cases.append(
             Case(
@@ -99,10 +99,10 @@ def load_cases(per_cell: int = 6) -> list[Case]:
 
 
 def ofl301(case: Case, overrides: dict | None = None) -> tuple[bool, int | None]:
-    settings = Settings(
-        select=["OFL301"], combine_evidence=False, thresholds={"OFL301": overrides or {}}
+    rules = RuleConfig(
+        selected=("OFL301",), combine_evidence=False, thresholds={"OFL301": overrides or {}}
     )
-    findings = run_rules(None, [case.curves], settings).findings
+    findings = api.judge(Facts(curves=(case.curves,)), rules).findings
     # an info finding says a would-be finding was not raised (a learning-rate bump)
     found = [f for f in findings if f.code == "OFL301" and f.severity != "info"]
     if not found:

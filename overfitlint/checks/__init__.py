@@ -1,5 +1,16 @@
-"""Rule checks. Importing this package registers every check with the engine."""
+"""Rule checks. ``registered()`` imports every check module and validates it against the
+catalogue."""
 
-from overfitlint.checks import capacity, curves, folds, regularization, toolbox
+from __future__ import annotations
 
-__all__ = ["capacity", "curves", "folds", "regularization", "toolbox"]
+from functools import cache
+
+from overfitlint.catalogue import load_catalogue
+from overfitlint.engine.registry import RegisteredCheck, validated
+
+
+@cache
+def registered() -> dict[str, RegisteredCheck]:
+    from overfitlint.checks import capacity, curves, folds, regularization, toolbox  # noqa: F401
+
+    return validated(load_catalogue())

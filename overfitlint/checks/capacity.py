@@ -17,7 +17,7 @@ def parameter_sample_ratio(ctx: CheckContext) -> Iterator[Finding]:
     location = Location(file=model.source)
     if params == 0:
         return
-    samples = ctx.settings.samples
+    samples = ctx.facts.samples.value if ctx.facts.samples else None
     if samples is None:
         yield ctx.finding(
             f"the parameter-to-sample ratio is unknown: the model has {params:,} trainable "

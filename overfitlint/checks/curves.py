@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,6 +211,19 @@ def diverging_validation_loss(ctx: CheckContext) -> Iterator[Finding]:
             yield _divergence_finding(ctx, curves, verdict.measured, verdict.lr_step)
         elif verdict.suppressed:
             yield _lr_bump_finding(ctx, curves, verdict)
+        else:
+            yield _no_divergence(ctx, curves, verdict.measured)
+
+
+def _no_divergence(ctx: CheckContext, curves: Curves, measured: Divergence):
+    val = curves.val_loss
+    assert val is not None
+    where = Path(curves.source).name
+    return ctx.checked(
+        f"{val.name} in {where}",
+        f"{val.name} in {where} does not diverge (best {curves.axis} "
+        f"{_epoch(measured.best_epoch)}, ends {measured.rise_from_best_pct:+.1f}% from it)",
+    )
 
 
 def _lr_when(axis: str, step: LrStep) -> str:

@@ -17,12 +17,10 @@ from pathlib import PurePath
 
 import numpy as np
 
-from overfitlint.catalogue import load_catalogue
-from overfitlint.checks.curves import OFL301_READS, DivergenceVerdict, judge_divergence
+from overfitlint.checks.curves import DivergenceVerdict, judge_divergence
 from overfitlint.curves import Curves
 from overfitlint.engine.context import CheckContext
 from overfitlint.engine.registry import check
-from overfitlint.engine.runner import resolve_thresholds
 from overfitlint.findings import Evidence, Finding, Location
 
 FOLD_TOKEN = re.compile(r"(?i)(?<![a-z])(k?fold|seed|repeat|rep)[-_ ]?(\d+)(?!\d)")
@@ -79,9 +77,8 @@ def _epoch(value: float) -> int | float:
 
 @check("OFL309", reads=("min_folds",))
 def inconsistent_folds(ctx: CheckContext) -> Iterator[Finding]:
-    limits = resolve_thresholds(load_catalogue()["OFL301"], ctx.settings)
-    limits = {name: limits[name] for name in OFL301_READS}
-    for experiment, members in group_folds(ctx.curves, ctx.settings.folds).items():
+    limits = ctx.thresholds_of("OFL301")
+    for experiment, members in group_folds(ctx.curves, ctx.facts.folds).items():
         folds = [Fold(label, curves, judge_divergence(curves, limits)) for label, curves in members]
         judged = [fold for fold in folds if fold.verdict is not None]
         if len(judged) < max(2, int(ctx.threshold("min_folds"))):

@@ -358,7 +358,7 @@ def is_image_model(model: ModelFacts) -> bool:
 def no_augmentation(ctx: CheckContext) -> Iterator[Finding]:
     model = ctx.model
     assert model is not None
-    stated = ctx.settings.augmentation
+    stated = ctx.facts.augmentation
     if stated is True or model.augmentation_layers or not is_image_model(model):
         return
     location = Location(file=model.source)

@@ -1,5 +1,7 @@
-"""The rule engine: selects rules, runs their checks, combines their evidence."""
+"""The rule engine: evaluate the selected rules once, then finalize their findings into a
+verdict."""
 
-from overfitlint.engine.runner import EngineResult, run_rules
+from overfitlint.engine.evaluate import Evaluation, evaluate, resolve_thresholds
+from overfitlint.engine.finalize import Judgement, finalize
 
-__all__ = ["EngineResult", "run_rules"]
+__all__ = ["Evaluation", "Judgement", "evaluate", "finalize", "resolve_thresholds"]

@@ -1,32 +1,66 @@
-"""What a check sees: its rule, thresholds in force, and the facts of this run."""
+"""What a check sees: its rule, the thresholds in force, and the facts of this check.
+
+A check yields findings, and ``Checked`` records for what it judged and found sound
+("val_loss in logs.csv is still at its best"). The verdict is built from both: a curve
+rule that judged a log and found no overfitting is the evidence that the run is healthy.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from overfitlint.catalogue import RuleSpec
 from overfitlint.curves import Curves
 from overfitlint.errors import CatalogueError
-from overfitlint.facts import ModelFacts
+from overfitlint.facts import Facts, ModelFacts
 from overfitlint.findings import Evidence, Finding, Location
-from overfitlint.settings import Settings
 
 
-@dataclass
+@dataclass(frozen=True)
+class Checked:
+    """A rule judged ``subject`` and found it sound; ``statement`` says what passed."""
+
+    code: str
+    role: str
+    subject: str
+    statement: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "role": self.role,
+            "subject": self.subject,
+            "statement": self.statement,
+        }
+
+
+@dataclass(frozen=True)
 class CheckContext:
     rule: RuleSpec
-    thresholds: dict[str, Any]
+    thresholds: Mapping[str, Any]
     reads: tuple[str, ...]
-    model: ModelFacts | None
-    curves: list[Curves]
-    settings: Settings
+    facts: Facts
+    resolved: Mapping[str, Mapping[str, Any]]
+    """Thresholds in force for every rule (a check may reuse another rule's judgement)."""
+
+    @property
+    def model(self) -> ModelFacts | None:
+        return self.facts.model
+
+    @property
+    def curves(self) -> tuple[Curves, ...]:
+        return self.facts.curves
 
     def threshold(self, name: str) -> Any:
         if name not in self.reads:
             raise CatalogueError(f"{self.rule.code}: reads undeclared threshold {name!r}")
         return self.thresholds[name]
+
+    def thresholds_of(self, code: str) -> Mapping[str, Any]:
+        """Another rule's thresholds in force, to judge by that rule's own criteria."""
+        return self.resolved[code]
 
     def finding(
         self,
@@ -46,8 +80,13 @@ class CheckContext:
             severity=severity or self.rule.severity,
             confidence=confidence or self.rule.confidence,
             message=message,
-            evidence=list(evidence),
+            evidence=tuple(evidence),
             fix=self.rule.fix if fix is None else fix,
             location=location or Location(),
             subject=subject,
+            role=self.rule.role,
         )
+
+    def checked(self, subject: str, statement: str) -> Checked:
+        """What this rule judged and found sound (for the verdict and its positive summary)."""
+        return Checked(self.rule.code, self.rule.role, subject, statement)

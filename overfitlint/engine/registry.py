@@ -1,18 +1,23 @@
-"""Checks register here by rule code, declaring the thresholds they read."""
+"""Checks register here by rule code, declaring the thresholds they read.
+
+The engine never imports the checks: whoever runs it (the pipeline, a live monitor) imports
+``overfitlint.checks`` and passes ``overfitlint.checks.registered()`` in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from overfitlint.catalogue import RuleSpec
 from overfitlint.errors import CatalogueError
 
 if TYPE_CHECKING:
-    from overfitlint.engine.context import CheckContext
+    from overfitlint.engine.context import CheckContext, Checked
     from overfitlint.findings import Finding
 
-CheckFn = Callable[["CheckContext"], Iterable["Finding"]]
+CheckFn = Callable[["CheckContext"], Iterable["Finding | Checked"]]
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,9 @@ def check(code: str, *, reads: tuple[str, ...] = ()) -> Callable[[CheckFn], Chec
     return register
 
 
-def registered_checks() -> dict[str, RegisteredCheck]:
-    """Every check, after importing the checks package and validating it against the catalogue."""
-    import overfitlint.checks  # noqa: F401  (registers the checks)
-    from overfitlint.catalogue import load_catalogue
-
-    catalogue = load_catalogue()
+def validated(catalogue: Mapping[str, RuleSpec]) -> dict[str, RegisteredCheck]:
+    """Every registered check, each matched against its rule file (and every rule file against
+    a check): a mismatch is a packaging or development bug."""
     for code, registered in _CHECKS.items():
         spec = catalogue.get(code)
         if spec is None:
@@ -53,12 +55,7 @@ def registered_checks() -> dict[str, RegisteredCheck]:
                 f"{code}: check reads thresholds not declared in its rule file: "
                 f"{', '.join(sorted(undeclared))}"
             )
-    for code in catalogue:
-        if code not in _CHECKS and not is_internal(code):
+    for code, spec in catalogue.items():
+        if code not in _CHECKS and not spec.internal:
             raise CatalogueError(f"{code}: rules/{code}.toml has no registered check")
     return dict(_CHECKS)
-
-
-def is_internal(code: str) -> bool:
-    """OFL9xx findings are raised by the engine itself (a loader or rule could not run)."""
-    return code.startswith("OFL9")

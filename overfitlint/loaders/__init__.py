@@ -1,75 +1,106 @@
-"""Loaders turn files into facts. Files are told apart by content, not by name."""
+"""Loaders turn files into facts: ``load(inputs, hints) -> Facts``, once per check.
+
+Every input was detected once (``overfitlint.formats``); each is read by the loader of its
+format, inside the repository it lies in (``overfitlint.paths``). What the user stated
+(``--weight-decay``, ``--samples``, ``--kept-epoch``) is merged into the facts here, with its
+source, and what the files imply (the sample count a log gives, the epoch a best checkpoint
+was saved at) is returned as a fact too.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
+from overfitlint import formats
 from overfitlint.curves import Curves
 from overfitlint.errors import InputError
-from overfitlint.facts import ModelFacts, OptimizerFacts
-from overfitlint.loaders import logs, models
-from overfitlint.settings import Settings
+from overfitlint.facts import Facts, KeptEpoch, ModelFacts, OptimizerFacts
+from overfitlint.formats import Detected
+from overfitlint.loaders.logs import combine_logs, load_log, sample_count
+from overfitlint.loaders.models import load_model
+from overfitlint.paths import confine, find_root
+from overfitlint.settings import LoadHints
 
-SNIFF_BYTES = 4096
-
-
-@dataclass
-class LoadedInputs:
-    model: ModelFacts | None
-    curves: list[Curves]
-    paths: list[Path]
-
-
-def sniff(path: Path) -> str:
-    """'model' or 'log', from the file's first bytes (a folder's layout); names are only hints."""
-    if models.is_factory_spec(path):  # module.path:callable, a model factory
-        return "model"
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    head = b""
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(SNIFF_BYTES)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    if logs.looks_like_event_log(path, head):  # TensorBoard: binary, so before models
-        return "log"
-    if models.looks_like_model(path, head):
-        return "model"
-    if logs.looks_like_log(path, head):
-        return "log"
-    raise InputError(f"{path}: neither a model nor a training log that overfitlint can read")
+# Epoch numbers in best-checkpoint file names: Lightning "epoch=12-step=...", Keras
+# ModelCheckpoint "weights.12-0.44.h5", "model-12.keras", "model_epoch_12.pt".
+EPOCH_IN_NAME = (
+    re.compile(r"(?:^|[-_.])epoch[=_-]?(\d+)(?=\D|$)", re.I),
+    re.compile(r"^(?:weights|model|ckpt|checkpoint)[._-](\d{1,6})(?:[-_.]\d+\.\d+)?\.\w+$", re.I),
+)
 
 
-def load_inputs(paths: list[Path], settings: Settings) -> LoadedInputs:
+def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
     model: ModelFacts | None = None
     curves: list[Curves] = []
-    for path in paths:
-        kind = sniff(path)
-        if kind == "model":
+    for detected in inputs:
+        if detected.kind == formats.FOLDER:
+            raise InputError(
+                f"{detected.path}: a folder with no model or training log overfitlint knows"
+            )
+        if detected.format != formats.FACTORY:
+            root = hints.root or find_root(detected.path)
+            confine(detected.path, root, "the input")
+        if detected.kind == formats.MODEL:
             if model is not None:
                 raise InputError(
-                    f"{path}: a second model file; check one model per run "
+                    f"{detected.path}: a second model file; check one model per run "
                     f"(the first was {model.source})"
                 )
-            model = models.load_model(path, settings)
+            model = load_model(detected, hints)
         else:
-            curves.append(logs.load_log(path, settings))
-    curves = logs.combine_logs(curves, settings)
-    if model is not None:
-        apply_declarations(model, settings)
-    return LoadedInputs(model, curves, paths)
+            curves.append(load_log(detected, hints))
+    curves = combine_logs(curves)
+    samples = sample_count(curves, hints.samples)
+    if model is not None and hints.weight_decay is not None:
+        model = replace(model, optimizer=declared_weight_decay(model, hints.weight_decay))
+    return Facts(
+        model=model,
+        curves=tuple(curves),
+        samples=samples,
+        kept=kept_epoch(model, hints),
+        augmentation=hints.augmentation,
+        folds=hints.folds,
+    )
 
 
-def apply_declarations(model: ModelFacts, settings: Settings) -> None:
-    """Facts the user stated on the command line override what the file could not tell."""
-    if settings.weight_decay is not None:
-        model.optimizer = OptimizerFacts(
-            kind=None,
-            lr=None,
-            weight_decay=settings.weight_decay,
-            decoupled=None,
-            source="--weight-decay",
+def declared_weight_decay(model: ModelFacts, weight_decay: float) -> OptimizerFacts:
+    """``--weight-decay`` states what the file could not tell; what it did tell is kept."""
+    source = "--weight-decay"
+    optimizer = model.optimizer
+    if isinstance(optimizer, OptimizerFacts):
+        return replace(
+            optimizer,
+            weight_decay=weight_decay,
+            source=f"{optimizer.source}; weight decay {weight_decay:g} from {source}",
         )
+    return OptimizerFacts(
+        kind=None, lr=None, weight_decay=weight_decay, decoupled=None, source=source
+    )
+
+
+def kept_epoch(model: ModelFacts | None, hints: LoadHints) -> KeptEpoch | None:
+    """Which epoch's weights the model file holds: --kept-epoch, the checkpoint's own record,
+    else an epoch in a best-checkpoint file name."""
+    if hints.kept_epoch is not None:
+        return KeptEpoch(float(hints.kept_epoch), "--kept-epoch")
+    if model is None:
+        return None
+    details = model.provenance.details
+    epoch = details.get("epoch")
+    if isinstance(epoch, int | float) and not isinstance(epoch, bool):
+        return KeptEpoch(float(epoch), "checkpoint['epoch']")
+    name = Path(model.source).name
+    for pattern in EPOCH_IN_NAME:
+        match = pattern.search(name)
+        if not match:
+            continue
+        number = float(match.group(1))
+        if model.framework == "keras":  # ModelCheckpoint names files from epoch 1, logs from 0
+            return KeptEpoch(
+                number - 1, f"the file name {name} (Keras numbers checkpoint files from 1)"
+            )
+        return KeptEpoch(number, f"the file name {name}")
+    return None

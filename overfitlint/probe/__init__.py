@@ -1,184 +1,208 @@
 """The probe: a short, time-boxed run of the model itself that confirms or refutes findings.
 
-Static rules guess from structure and logs; the probe checks the guesses on the
-model. This package is imported by the pipeline and stays framework-free: each
-backend (torch, Keras, onnxruntime) runs in its own subprocess (worker.py), so
-torch and TensorFlow are never loaded in one process.
+Static rules guess from structure and logs; the probe checks the guesses on the model. This
+package is imported by the pipeline and stays framework-free: each backend (torch, Keras,
+onnxruntime) runs in its own isolated subprocess (``worker.py``), so torch and TensorFlow are
+never loaded in one process and nothing of the checked tree is on the worker's import path.
 
-    run_probe(model, curves, result, settings, enabled=True) -> ProbeStage
+    run_probe(facts, findings, thresholds, settings, catalogue) -> ProbeOutcome
 
-``ProbeStage.verdicts`` maps a finding's fingerprint to its ``probe`` entry;
-``ProbeStage.apply`` writes them into findings (a refuted finding is downgraded to
-info, with the reason, never hidden) and ``ProbeStage.summary`` is the report's
-``run.probe``.
+The probe loads a model only through paths that run no code from the file (the same as the
+static loaders), unless the user opted in on the command line (``--trust-pickle``,
+``--trust-torchscript``). ``ProbeOutcome.verdicts`` maps a finding's fingerprint to what the
+probe measured and concluded; the engine's finalize stage applies them.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from overfitlint import formats
+from overfitlint.catalogue import RuleSpec
 from overfitlint.curves import Curves
-from overfitlint.facts import ModelFacts
+from overfitlint.errors import InputError
+from overfitlint.facts import Facts, ModelFacts
 from overfitlint.findings import Finding
 from overfitlint.probe import data as probe_data
-from overfitlint.probe import detect
 from overfitlint.probe import judge as judging
+from overfitlint.probe.backends import BACKEND_OF, EXTRAS, RUNS_AS, WEIGHTS_ONLY, missing_modules
 from overfitlint.probe.device import parse_device
-from overfitlint.probe.judge import CONFIRMED, INCONCLUSIVE, REFUTED, Verdict
-from overfitlint.probe.plan import PROBES_FOR, plan_probes
+from overfitlint.probe.judge import Verdict
+from overfitlint.probe.plan import ProbePlan, plan_probes
 from overfitlint.probe.progress import ProgressBar
 from overfitlint.probe.runner import BackendRun, run_backend
-from overfitlint.settings import Settings
-from overfitlint.severity import raise_confidence
+from overfitlint.settings import LoadHints, Settings
+from overfitlint.verdict import INCONCLUSIVE
 
-__all__ = ["PROBES_FOR", "ProbeStage", "run_probe"]
-
-DEFAULT_BUDGET_S = 60.0
+__all__ = ["ProbeOutcome", "run_probe"]
 
 
-@dataclass
-class ProbeStage:
-    summary: dict[str, Any]
-    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def ran(self) -> bool:
-        return self.summary.get("status") == "ran"
-
-    def apply(self, findings: list[Finding]) -> None:
-        """Write each finding's probe entry; downgrade what the probe refuted (with the reason)."""
-        for finding in findings:
-            entry = self.verdicts.get(finding.fingerprint)
-            if entry is None:
-                continue
-            entry = dict(entry)
-            if entry["status"] == REFUTED and finding.severity != "info":
-                entry["severity_from"] = finding.severity
-                finding.severity = "info"
-            elif entry["status"] == CONFIRMED:
-                raised = raise_confidence(finding.confidence)
-                if raised != finding.confidence:
-                    entry["confidence_from"] = finding.confidence
-                    finding.confidence = raised
-            finding.probe = entry
+@dataclass(frozen=True)
+class ProbeOutcome:
+    summary: Mapping[str, Any]
+    verdicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def skipped(reason: str, **extra: Any) -> ProbeStage:
-    return ProbeStage({"status": "skipped", "reason": reason, **extra})
+def skipped(reason: str, **extra: Any) -> ProbeOutcome:
+    return ProbeOutcome({"status": "skipped", "reason": reason, **extra})
+
+
+def refusal(model: ModelFacts, hints: LoadHints) -> str | None:
+    """Why the probe may not run this model without an opt-in (None: it may)."""
+    fmt = model.format
+    if fmt == formats.TORCHSCRIPT and not hints.trust_torchscript:
+        return (
+            "running a TorchScript archive runs the TorchScript code it holds: give "
+            "--trust-torchscript to probe a file you made or fully trust"
+        )
+    if fmt == formats.SAFETENSORS or (fmt in WEIGHTS_ONLY and not hints.trust_pickle):
+        return (
+            "a weights file holds no architecture to run: give the model as MODULE:CALLABLE "
+            "with --weights FILE"
+            + (
+                ""
+                if fmt == formats.SAFETENSORS
+                else " (or --trust-pickle for a whole pickled module)"
+            )
+        )
+    try:
+        if fmt == formats.TORCH_EXPORT:
+            from overfitlint.loaders.models.torch_export import check_pickles
+
+            check_pickles(Path(model.source))
+        if fmt in (formats.KERAS, formats.KERAS_H5):
+            from overfitlint.loaders.models.keras import foreign_objects
+
+            foreign = foreign_objects(Path(model.source), fmt)
+            if foreign:
+                return (
+                    f"loading the model would import or run code from outside Keras "
+                    f"({', '.join(foreign[:3])}); the probe does not load it"
+                )
+    except InputError as exc:
+        return f"the probe does not load it: {exc}"
+    return None
 
 
 def run_probe(
-    model: ModelFacts | None,
-    curves: list[Curves],
-    findings: list[Finding],
-    thresholds: dict[str, dict[str, Any]],
+    facts: Facts,
+    findings: tuple[Finding, ...],
+    thresholds: Mapping[str, Mapping[str, Any]],
     settings: Settings,
+    catalogue: Mapping[str, RuleSpec],
     *,
-    enabled: bool = True,
     progress: ProgressBar | None = None,
-) -> ProbeStage:
+) -> ProbeOutcome:
     """Plan, run and judge the probe for ``findings`` (the static rules' result)."""
-    if not enabled:
+    config = settings.probe
+    model = facts.model
+    if not config.enabled:
         return skipped("--no-probe")
     if model is None:
         return skipped("no model file: the probe runs the model")
-    plan = plan_probes(findings, model, settings, thresholds)
-    budget_s = float(settings.probe_budget)
+    plan = plan_probes(
+        list(findings), model, catalogue, thresholds, has_data=config.data is not None
+    )
     unchecked = {
-        key: _entry(INCONCLUSIVE, f"not checked: {why}", {}, [], None, 0.0, settings.probe_seed)
+        key: _entry(INCONCLUSIVE, f"not checked: {why}", {}, [], None, 0.0, config.seed)
         for key, why in plan.unchecked.items()
     }
     if plan.empty:
         reason = "no finding the probe can check"
         if plan.unchecked:
             reason += " without --data FILE.npz"
-        return ProbeStage({"status": "skipped", "reason": reason, "budget": budget_s}, unchecked)
-    kind = detect.detect_kind(Path(model.source), model)
-    if kind is None:
-        return skipped(f"the probe cannot run {model.format or 'this'} models", budget=budget_s)
-    trust_pickle = bool(getattr(settings, "trust_pickle", False))
-    if kind in detect.WEIGHTS_ONLY and (kind == "safetensors" or not trust_pickle):
-        return skipped(
-            f"{detect.describe(kind)} holds weights but no architecture to run: give the model "
-            "as MODULE:CALLABLE with --weights FILE"
-            + ("" if kind == "safetensors" else " (or --trust-pickle for a whole pickled module)"),
-            budget=budget_s,
+        return ProbeOutcome(
+            {"status": "skipped", "reason": reason, "budget": config.budget}, unchecked
         )
-    backend = detect.backend_for(kind)
-    if kind == "onnx" and detect.missing_modules("onnx2torch"):
+    backend = BACKEND_OF.get(model.format)
+    if backend is None:
+        return skipped(
+            f"the probe cannot run {model.format or 'this'} models", budget=config.budget
+        )
+    refused = refusal(model, settings.load)
+    if refused:
+        return skipped(refused, budget=config.budget)
+    if model.format == formats.ONNX and missing_modules("onnx2torch"):
         backend = "onnxruntime"
-    missing = detect.missing_modules(backend)
+    missing = missing_modules(backend)
     if missing:
-        extra = {"torch": "torch", "onnxruntime": "onnxruntime", "keras": "keras"}[backend]
         # an ONNX model runs best in torch (every probe); onnxruntime is the fallback
         hint = (
             "'overfitlint[torch]' (or [onnxruntime])"
-            if kind == "onnx"
-            else f"'overfitlint[{extra}]'"
+            if model.format == formats.ONNX
+            else f"'overfitlint[{EXTRAS[backend]}]'"
         )
         return skipped(
             f"the {backend} backend is not installed ({', '.join(missing)} missing): "
             f"pip install {hint}",
-            budget=budget_s,
+            budget=config.budget,
         )
-    data = probe_data.load_data(settings.data) if settings.data else None
+    data = probe_data.load_data(config.data) if config.data else None
+    factory = model.format == formats.FACTORY
     request = {
         "backend": backend,
-        "model": model.source if kind == "factory" else str(Path(model.source).resolve()),
-        "kind": kind,
-        "weights": str(Path(settings.weights).resolve())
-        if getattr(settings, "weights", None)
-        else None,
-        "trust_pickle": trust_pickle,
-        "device": parse_device(settings.device),
-        "seed": settings.probe_seed,
-        "data": str(Path(settings.data).resolve()) if settings.data else None,
-        "input_shape": list(settings.input_shape) if settings.input_shape else None,
+        "model": model.source if factory else str(Path(model.source).resolve()),
+        "format": model.format,
+        "factory_path": str(Path.cwd()) if factory else None,
+        "weights": str(settings.load.weights.resolve()) if settings.load.weights else None,
+        "trust_pickle": settings.load.trust_pickle,
+        "trust_torchscript": settings.load.trust_torchscript,
+        "device": parse_device(config.device),
+        "seed": config.seed,
+        "data": str(Path(config.data).resolve()) if config.data else None,
+        "input_shape": list(config.input_shape) if config.input_shape else None,
         "facts_shape": probe_data.sample_shape_from_facts(model.input_shapes),
         "tasks": [{"probe": name, "params": params} for name, params in plan.tasks.items()],
     }
     started = time.monotonic()
-    bar = progress or ProgressBar(budget_s)
+    bar = progress or ProgressBar(config.budget)
     try:
-        run = run_backend(request, deadline=started + budget_s, progress=bar)
+        run = run_backend(request, deadline=started + config.budget, progress=bar)
     finally:
         bar.close()
     if run.error and run.error.get("kind") in ("device", "input"):
-        from overfitlint.errors import InputError
-
         raise InputError(run.error["message"])
-    return _judged(run, plan, model, curves, findings, thresholds, settings, data, budget_s, kind,
-                   unchecked)  # fmt: skip
+    context = _Context(plan, model, facts.curves, catalogue, thresholds, config.seed)
+    verdicts = {**unchecked, **_verdicts(run, findings, context)}
+    return ProbeOutcome(_summary(run, model, data, settings), verdicts)
 
 
-def _judged(run: BackendRun, plan, model, curves, findings, thresholds, settings, data,
-            budget_s, kind, unchecked) -> ProbeStage:  # fmt: skip
-    plan_info = (run.start or {}).get("plan", {})
-    device = plan_info.get("device")
+@dataclass(frozen=True)
+class _Context:
+    plan: ProbePlan
+    model: ModelFacts
+    curves: tuple[Curves, ...]
+    catalogue: Mapping[str, RuleSpec]
+    thresholds: Mapping[str, Mapping[str, Any]]
+    seed: int
+
+
+def _verdicts(run: BackendRun, findings, context: _Context) -> dict[str, dict[str, Any]]:
+    device = (run.start or {}).get("plan", {}).get("device")
     problem = _problem(run)
-    verdicts: dict[str, dict[str, Any]] = dict(unchecked)
-    per_probe: dict[str, Verdict] = {}
+    verdicts: dict[str, dict[str, Any]] = {}
     for finding in findings:
-        probes = plan.targets.get(finding.fingerprint)
+        probes = context.plan.targets.get(finding.fingerprint)
         if not probes:
             continue
-        log = _log_info(finding, curves, run.results.get("heldout"))
+        rule = context.catalogue[finding.code]
+        limits = context.thresholds.get(rule.code, {})
+        heldout = run.results.get("heldout")
+        log = _log_info(finding, context.curves, heldout) if "heldout" in probes else None
         judged = []
         for name in probes:
             result = run.results.get(name)
             if result is None and problem:
                 verdict = Verdict(name, INCONCLUSIVE, f"not measured: {problem}")
             else:
-                verdict = judging.judge(
-                    finding.code, name, result, thresholds, model=model, log=log
-                )
+                verdict = judging.judge(rule, name, result, limits, model=context.model, log=log)
             judged.append(verdict)
-            per_probe.setdefault(name, verdict)
         deciding = judging.combine(judged)
         assert deciding is not None
         metrics: dict[str, Any] = {}
@@ -192,23 +216,28 @@ def _judged(run: BackendRun, plan, model, curves, findings, thresholds, settings
             [v.to_dict() for v in judged],
             device,
             sum(v.seconds for v in judged),
-            settings.probe_seed,
+            context.seed,
         )
+    return verdicts
+
+
+def _summary(run: BackendRun, model: ModelFacts, data, settings: Settings) -> dict[str, Any]:
+    plan_info = (run.start or {}).get("plan", {})
     summary = {
         "status": "ran",
-        "reason": problem or "",
-        "device": device,
+        "reason": _problem(run),
+        "device": plan_info.get("device"),
         "device_name": plan_info.get("name"),
         "device_reason": plan_info.get("reason"),
         "mixed_precision": plan_info.get("amp_dtype"),
         "backend": (run.start or {}).get("backend"),
         "framework": (run.start or {}).get("framework"),
-        "model_kind": detect.describe(kind),
+        "model_kind": RUNS_AS.get(model.format, model.format),
         "seconds": round(run.seconds, 3),
-        "budget": budget_s,
-        "within_budget": run.seconds <= budget_s + 0.5,
+        "budget": settings.probe.budget,
+        "within_budget": run.seconds <= settings.probe.budget + 0.5,
         "stopped_by_budget": run.killed,
-        "seed": settings.probe_seed,
+        "seed": settings.probe.seed,
         "data": data.summary() if data is not None else None,
         "probes": {
             name: {
@@ -225,15 +254,16 @@ def _judged(run: BackendRun, plan, model, curves, findings, thresholds, settings
         summary["backend_modules"] = run.done.get("modules", [])
     if (run.start or {}).get("fallback"):
         summary["fallback"] = run.start["fallback"]
-    return ProbeStage(summary, verdicts)
+    return summary
 
 
 def _problem(run: BackendRun) -> str:
     """Why results may be missing: the budget ran out, or the backend failed."""
     if run.killed:
-        where = f" during {run.current}" if run.current else (
-            " while starting the backend" if run.start is None else ""
-        )  # fmt: skip
+        if run.current:
+            where = f" during {run.current}"
+        else:
+            where = " while starting the backend" if run.start is None else ""
         return f"the probe budget ran out{where}"
     if run.error:
         return f"the backend failed: {run.error['message']}"
@@ -255,9 +285,10 @@ def _entry(status, note, metrics, probes, device, seconds, seed) -> dict[str, An
     }
 
 
-def _log_info(finding: Finding, curves: list[Curves], heldout: dict | None) -> dict | None:
-    """What the log said at the end, and the epoch whose val loss matches the measured one."""
-    if finding.code not in ("OFL301", "OFL302") or not heldout or not heldout.get("measured"):
+def _log_info(finding: Finding, curves: tuple[Curves, ...], heldout: dict | None) -> dict | None:
+    """What the log said at the end, and the epoch whose val loss matches the measured one
+    (the epoch these weights come from, as far as the log can tell)."""
+    if not heldout or not heldout.get("measured"):
         return None
     source = finding.location.file
     for log in curves:
@@ -276,5 +307,10 @@ def _log_info(finding: Finding, curves: list[Curves], heldout: dict | None) -> d
             "log_final_val_loss": float(val.values[-1]),
             "log_closest_epoch": int(epoch) if epoch.is_integer() else epoch,
             "log_closest_val_loss": float(val.values[index]),
+            "log_best_epoch": _as_number(float(val.epochs[int(np.argmin(val.values))])),
         }
     return None
+
+
+def _as_number(value: float) -> int | float:
+    return int(value) if value.is_integer() else value

@@ -6,13 +6,15 @@ parent process, as plain functions of numbers.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from overfitlint.catalogue import RuleSpec
 from overfitlint.facts import ModelFacts, Unknown
-from overfitlint.probe.plan import threshold
-
-CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+from overfitlint.probe.plan import counterfactual_fix
+from overfitlint.verdict import CONFIRMED, INCONCLUSIVE, REFUTED
 
 
 @dataclass
@@ -36,10 +38,10 @@ class Verdict:
 
 
 def judge(
-    code: str,
+    rule: RuleSpec,
     probe: str,
     result: dict[str, Any] | None,
-    thresholds: dict[str, dict[str, Any]],
+    limits: Mapping[str, Any],
     *,
     model: ModelFacts | None = None,
     log: dict[str, Any] | None = None,
@@ -50,12 +52,13 @@ def judge(
     if not result.get("measured"):
         return Verdict(probe, INCONCLUSIVE, result.get("reason") or "not measured", {}, seconds)
     metrics = result["metrics"]
-    status, note, shown = JUDGES[probe](code, metrics, thresholds, model, log)
+    threshold = functools.partial(rule.probe_threshold, limits)
+    status, note, shown = JUDGES[probe](rule, metrics, threshold, model, log)
     return Verdict(probe, status, note, shown, seconds, budget_s)
 
 
-def _stochasticity(code, m, thresholds, model, log):
-    tolerance = threshold(thresholds, "OFL201", "probe_min_spread")
+def _stochasticity(rule, m, threshold, model, log):
+    tolerance = threshold("probe_min_spread")
     spread, repeats = m["output_spread"], m["repeats"]
     shown = {
         "output_spread": _round(spread),
@@ -91,8 +94,10 @@ def _stochasticity(code, m, thresholds, model, log):
     )
 
 
-def _memorization(code, m, thresholds, model, log):
-    needed = threshold(thresholds, "OFL101", "probe_memorized")
+def _memorization(rule, m, threshold, model, log):
+    """Memorisation capacity is not overfitting (Zhang et al. 2017): fitting random labels
+    cannot confirm a finding, only a model that cannot fit them refutes a capacity risk."""
+    needed = threshold("probe_memorized")
     fraction, n = m["memorized_fraction"], m["samples"]
     shown = {
         "memorized_fraction": _round(fraction, 4),
@@ -111,7 +116,12 @@ def _memorization(code, m, thresholds, model, log):
         f"(chance {100 * m['chance']:.0f}%) in {m['steps']} steps{limited}"
     )
     if fraction >= needed:
-        return CONFIRMED, f"{summary}: the model has the capacity to memorise noise", shown
+        return (
+            INCONCLUSIVE,
+            f"{summary}: the model has the capacity to memorise noise, which is a risk, not "
+            "overfitting (Zhang et al. 2017); the held-out gap (--data) decides",
+            shown,
+        )
     if m["stopped"] in ("plateau", "diverged"):
         return (
             REFUTED,
@@ -122,9 +132,9 @@ def _memorization(code, m, thresholds, model, log):
     return INCONCLUSIVE, f"{summary} before its budget share ran out", shown
 
 
-def _heldout(code, m, thresholds, model, log):
-    confirm = threshold(thresholds, code, "probe_confirm_gap")
-    refute = threshold(thresholds, code, "probe_refute_gap")
+def _heldout(rule, m, threshold, model, log):
+    confirm = threshold("probe_confirm_gap")
+    refute = threshold("probe_refute_gap")
     gap = m["loss_gap_pct"]
     shown = {
         key: _round(m[key], 6)
@@ -155,6 +165,14 @@ def _heldout(code, m, thresholds, model, log):
         f"these weights on the given data: train loss {m['train_loss']:.4g}, val loss "
         f"{m['val_loss']:.4g} ({gap:+.1f}%){accuracy}{compared}"
     )
+    if rule.role == "symptom" and _best_epoch_weights(log, m["val_loss"]):
+        return (
+            REFUTED,
+            f"{summary}: these are the weights of the logged best epoch "
+            f"({log['log_best_epoch']}), not of the end of the log, so what the curve did "
+            "after the best does not describe the model that ships",
+            shown,
+        )
     if gap >= confirm:
         return CONFIRMED, f"{summary}: the checkpoint overfits", shown
     if gap < refute:
@@ -167,9 +185,22 @@ def _heldout(code, m, thresholds, model, log):
     return INCONCLUSIVE, f"{summary}: between {refute:g}% and {confirm:g}%", shown
 
 
-def _counterfactual(code, m, thresholds, model, log):
-    fix = "dropout" if code == "OFL201" else "weight_decay"
-    factor = threshold(thresholds, code, "probe_noise_factor")
+def _best_epoch_weights(log: dict[str, Any] | None, measured: float) -> bool:
+    """The measured val loss matches the log's best epoch (within 10%) and not its end."""
+    if not log or log.get("log_best_epoch") is None:
+        return False
+    closest, final = log["log_closest_val_loss"], log["log_final_val_loss"]
+    near = abs(closest - measured) <= 0.1 * abs(measured)
+    moved = abs(final - closest) > 0.05 * max(abs(closest), 1e-12)
+    return near and moved and log["log_closest_epoch"] == log["log_best_epoch"]
+
+
+def _counterfactual(rule, m, threshold, model, log):
+    chosen = counterfactual_fix(rule)
+    if chosen is None:
+        return INCONCLUSIVE, "the rule declares no counterfactual fix", {}
+    fix = chosen[0]
+    factor = threshold("probe_noise_factor")
     result = m.get("fixes", {}).get(fix)
     shown = {
         "finetune_steps": m["steps"],

@@ -13,18 +13,19 @@ import numpy as np
 
 from overfitlint.probe import tasks
 from overfitlint.probe.budget import Budget
+from overfitlint.probe.device import DeviceCaps, DevicePlan, choose_device
 from overfitlint.probe.protocol import Emitter
 
 
 class OrtBackend:
     can_add_dropout = False
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, path: str, reason: str, providers: list):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(path, options, providers=providers)
         inputs = self.session.get_inputs()
         self.input = inputs[0].name
         dims = inputs[0].shape[1:]
@@ -79,13 +80,21 @@ def evaluate_numpy(out: np.ndarray, y: np.ndarray, task: str, head: str) -> dict
     return {"loss": float(((out.reshape(y.shape) - y) ** 2).mean())}
 
 
+def _providers(plan: DevicePlan) -> list:
+    if plan.device_type == "cuda":
+        index = int(plan.device.split(":", 1)[1])
+        return [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 def run_fallback(request: dict[str, Any], emit: Emitter, *, reason: str) -> None:
     import onnxruntime
 
-    from overfitlint.probe.device import DeviceCaps, choose_device
-
-    # onnxruntime's CPU provider: the probe only evaluates here, which is cheap.
-    plan = choose_device("cpu", DeviceCaps(framework="onnxruntime"))
+    # The device is chosen as every backend chooses it: a device that is not there is the
+    # user's error (exit 2), and auto takes CUDA when onnxruntime has its provider.
+    cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    caps = DeviceCaps(cuda_devices=1 if cuda else 0, framework="onnxruntime")
+    plan = choose_device(request["device"], caps)
     emit.start(
         backend="onnxruntime",
         framework=f"onnxruntime {onnxruntime.__version__}",
@@ -93,7 +102,8 @@ def run_fallback(request: dict[str, Any], emit: Emitter, *, reason: str) -> None
         fallback=reason,
     )
     budget = Budget(max(0.0, request["deadline"] - time.time()))
-    tasks.run_tasks(request, OrtBackend(request["model"], reason), emit, budget)
+    backend = OrtBackend(request["model"], reason, _providers(plan))
+    tasks.run_tasks(request, backend, emit, budget)
 
 
 def run(request: dict[str, Any], emit: Emitter) -> None:

@@ -1,40 +1,25 @@
-"""Which probe checks which finding, and with which settings.
+"""Which probe checks which finding, and with which settings: read from the rule files.
 
-Probe thresholds live with the rule they judge (``rules/OFLxxx.toml``, names
-starting ``probe_``), so ``overfitlint explain`` documents them and config can
-tune them like any threshold; the defaults here only cover a rule file that
-does not declare them.
+A rule names its probes (``probes = ["heldout"]``, the deciding one first) and declares their
+thresholds (``probe_*``) in ``rules/OFLxxx.toml``, so ``overfitlint explain`` documents them
+and config tunes them like any threshold. This module holds no rule codes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from overfitlint.facts import ModelFacts
+from overfitlint.catalogue import RuleSpec
+from overfitlint.facts import ModelFacts, OptimizerFacts
 from overfitlint.findings import Finding
-from overfitlint.settings import Settings
 
-# The probes that check each rule's finding, the deciding one first.
-PROBES_FOR: dict[str, tuple[str, ...]] = {
-    "OFL101": ("memorization",),
-    "OFL201": ("stochasticity", "counterfactual"),
-    "OFL211": ("counterfactual",),
-    "OFL301": ("heldout",),
-    "OFL302": ("heldout",),
-}
 NEEDS_DATA = frozenset({"heldout", "counterfactual"})
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "OFL101": {"probe_memorized": 0.9, "probe_max_samples": 512},
-    "OFL201": {"probe_min_spread": 1e-4, "probe_dropout": 0.3, "probe_noise_factor": 2.0},
-    "OFL211": {"probe_weight_decay": 0.1, "probe_noise_factor": 2.0},
-    "OFL301": {"probe_confirm_gap": 10.0, "probe_refute_gap": 2.0},
-    "OFL302": {"probe_confirm_gap": 10.0, "probe_refute_gap": 2.0},
-}
-
-
-def threshold(thresholds: dict[str, dict[str, Any]], code: str, name: str) -> Any:
-    return thresholds.get(code, {}).get(name, DEFAULTS[code][name])
+NEEDS_EVIDENCE = {"memorization": "training_samples"}
+"""A probe that sizes itself from a finding's evidence runs only when the finding has it."""
+FIXES = {"probe_dropout": "dropout", "probe_weight_decay": "weight_decay"}
+"""A rule's counterfactual fix, told by the probe threshold it declares."""
 
 
 @dataclass
@@ -51,41 +36,50 @@ class ProbePlan:
         return not self.tasks
 
 
+def counterfactual_fix(rule: RuleSpec) -> tuple[str, str] | None:
+    """(fix name, its threshold) of a rule whose finding a counterfactual fine-tune checks."""
+    return next(((fix, name) for name, fix in FIXES.items() if name in rule.thresholds), None)
+
+
 def plan_probes(
     findings: list[Finding],
-    model: ModelFacts | None,
-    settings: Settings,
-    thresholds: dict[str, dict[str, Any]],
+    model: ModelFacts,
+    catalogue: Mapping[str, RuleSpec],
+    thresholds: Mapping[str, Mapping[str, Any]],
+    *,
+    has_data: bool,
 ) -> ProbePlan:
     plan = ProbePlan()
-    if model is None:
-        return plan
-    has_data = settings.data is not None
     for finding in findings:
-        probes = PROBES_FOR.get(finding.code)
-        if not probes:
+        rule = catalogue.get(finding.code)
+        if rule is None or not rule.probes:
             continue
-        if finding.code == "OFL101" and finding.evidence_value("training_samples") is None:
-            continue  # the ratio itself is unknown: nothing to confirm
-        wanted = [p for p in probes if has_data or p not in NEEDS_DATA]
+        possible = [
+            p
+            for p in rule.probes
+            if p not in NEEDS_EVIDENCE or finding.evidence_value(NEEDS_EVIDENCE[p]) is not None
+        ]
+        if not possible:
+            continue  # e.g. the ratio itself is unknown: nothing to confirm
+        wanted = [p for p in possible if has_data or p not in NEEDS_DATA]
         if not wanted:
             plan.unchecked[finding.fingerprint] = "needs --data FILE.npz"
             continue
         plan.targets[finding.fingerprint] = wanted
+        limits = thresholds.get(rule.code, {})
         for probe in wanted:
-            _add_task(plan, probe, finding, model, settings, thresholds)
+            _add_task(plan, probe, finding, rule, limits, model)
     return plan
 
 
-def _add_task(plan, probe, finding, model, settings, thresholds) -> None:
+def _add_task(plan, probe, finding, rule: RuleSpec, limits, model: ModelFacts) -> None:
     params = plan.tasks.setdefault(probe, {})
-    code = finding.code
     if probe == "stochasticity":
         params.update(repeats=4, batch=32)
     elif probe == "memorization":
         samples = int(finding.evidence_value("training_samples"))
         params.update(
-            samples=min(samples, int(threshold(thresholds, code, "probe_max_samples"))),
+            samples=min(samples, int(rule.probe_threshold(limits, "probe_max_samples"))),
             training_samples=samples,
             batch=128,
             lr=1e-3,
@@ -94,12 +88,11 @@ def _add_task(plan, probe, finding, model, settings, thresholds) -> None:
     elif probe == "heldout":
         params.update(max_samples=4096)
     elif probe == "counterfactual":
-        optimizer = getattr(model, "optimizer", None)
-        lr = getattr(optimizer, "lr", None) or 1e-3
-        base_wd = getattr(optimizer, "weight_decay", None) or 0.0
+        optimizer = model.optimizer if isinstance(model.optimizer, OptimizerFacts) else None
+        lr = (optimizer.lr if optimizer else None) or 1e-3
+        base_wd = (optimizer.weight_decay if optimizer else None) or 0.0
         fixes = params.setdefault("fixes", {})
-        if code == "OFL211":
-            fixes["weight_decay"] = float(threshold(thresholds, code, "probe_weight_decay"))
-        if code == "OFL201":
-            fixes["dropout"] = float(threshold(thresholds, code, "probe_dropout"))
+        fix = counterfactual_fix(rule)
+        if fix is not None:
+            fixes[fix[0]] = float(rule.probe_threshold(limits, fix[1]))
         params.update(lr=float(lr), base_weight_decay=float(base_wd), max_steps=300, min_steps=20)

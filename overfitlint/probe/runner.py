@@ -10,13 +10,13 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from overfitlint.isolated import python_command
 from overfitlint.probe import protocol
 from overfitlint.probe.progress import ProgressBar
 
@@ -52,15 +52,20 @@ def run_backend(
         "deadline": time.time() + (deadline - started) - _margin(deadline - started),
     }
     env = {**os.environ, **CHILD_ENV}
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors,
+        tempfile.TemporaryDirectory(prefix="overfitlint-probe-") as scratch,
+    ):
+        # isolated: nothing of the checked tree is importable, and it is not the working folder
         proc = subprocess.Popen(
-            [sys.executable, "-m", "overfitlint.probe.worker"],
+            python_command("overfitlint.probe.worker"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
             encoding="utf-8",
             env=env,
+            cwd=scratch,
         )
         events: queue.Queue = queue.Queue()
         reader = threading.Thread(target=_read, args=(proc.stdout, events), daemon=True)

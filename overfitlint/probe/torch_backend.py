@@ -1,4 +1,4 @@
-"""The torch backend (runs in its own subprocess): load the model, run the probes, report.
+"""The torch backend's loading (in its own subprocess): every format the probe runs in torch.
 
 Formats: TorchScript (``torch.jit.load``), torch.export programs (``torch.export.load``),
 an ``nn.Module`` factory given as the model (``module.path:callable``, the user's own code)
@@ -10,8 +10,6 @@ the probe falls back to onnxruntime for what inference alone can measure.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 import sys
 import warnings
@@ -20,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from overfitlint import formats
 from overfitlint.errors import InputError
-from overfitlint.probe import protocol
-from overfitlint.probe.device import choose_device, detect_torch_caps
 
 warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit's deprecation notices
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -47,49 +44,26 @@ class LoadedModel:
     can_add_dropout: bool = True
 
 
-def run(request: dict[str, Any], emit: protocol.Emitter) -> None:
-    import torch
-
-    from overfitlint.probe import torch_probes
-
-    plan = choose_device(request["device"], detect_torch_caps())
-    emit.start(backend="torch", framework=f"torch {torch.__version__}", plan=plan.to_dict())
-    try:
-        loaded = load(request)
-    except InputError as exc:  # the static loader read the file; the probe cannot run it
-        emit.unavailable_all(request, str(exc))
-        return
-    except Unconvertible as exc:
-        if request["kind"] == "onnx" and importlib.util.find_spec("onnxruntime") is not None:
-            from overfitlint.probe import ort_backend
-
-            ort_backend.run_fallback(request, emit, reason=_unconvertible_reason(exc))
-            return
-        emit.unavailable_all(request, _unconvertible_reason(exc))
-        return
-    torch_probes.run_tasks(request, loaded, plan, emit)
-
-
-def _unconvertible_reason(exc: Unconvertible) -> str:
-    return f"onnx2torch cannot convert the ONNX operator {exc.op!r}, so the model cannot train"
-
-
 def load(request: dict[str, Any]) -> LoadedModel:
-    kind = request["kind"]
+    """The model, through the same no-code paths as the static check unless the request
+    carries the user's opt-in (the parent refuses before it sends anything else)."""
+    fmt = request["format"]
     path = Path(request["model"])
-    if kind == "factory":
-        return _from_factory(request["model"], request.get("weights"), request["trust_pickle"])
-    if kind in ("torch_pickle", "torch_state_dict"):
-        if not request.get("trust_pickle"):  # the parent never sends these without it
+    if fmt == formats.FACTORY:
+        return _from_factory(request)
+    if fmt in (formats.TORCH_PICKLE, formats.TORCH_CHECKPOINT):
+        if not request.get("trust_pickle"):
             raise InputError(f"{path}: unpickling it can run code; pass --trust-pickle to allow")
         return _pickled_module(path)
-    if kind == "torchscript":
+    if fmt == formats.TORCHSCRIPT:
+        if not request.get("trust_torchscript"):
+            raise InputError(f"{path}: running TorchScript runs its code; pass --trust-torchscript")
         return _torchscript(path)
-    if kind == "torch_export":
+    if fmt == formats.TORCH_EXPORT:
         return _exported(path)
-    if kind == "onnx":
+    if fmt == formats.ONNX:
         return _onnx(path)
-    raise InputError(f"{path}: the probe cannot run {kind.replace('_', ' ')} files")
+    raise InputError(f"{path}: the probe cannot run {fmt} files")
 
 
 def _torchscript(path: Path) -> LoadedModel:
@@ -188,51 +162,24 @@ def _shape_from_layers(model) -> list[int] | None:
     return None
 
 
-def _from_factory(spec: str, weights: str | None, trust_pickle: bool) -> LoadedModel:
-    """``module.path:callable`` (the model argument the user gave) plus its ``--weights``."""
-    import torch
+def _from_factory(request: dict[str, Any]) -> LoadedModel:
+    """``module.path:callable`` (the model argument the user gave) plus its ``--weights``,
+    built and loaded as the static loader does it (its folder searched last)."""
+    from overfitlint.loaders.models.pytorch import build_factory, load_weights
 
-    module_name, _, attribute = spec.partition(":")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as exc:
-        raise InputError(f"{spec}: {exc}") from None
+    spec, weights = request["model"], request.get("weights")
+    if request.get("factory_path") and request["factory_path"] not in sys.path:
+        sys.path.append(request["factory_path"])
 
     def build():
-        model = target()
-        if not isinstance(model, torch.nn.Module):
-            raise InputError(f"{spec}: returned {type(model).__name__}, not a torch.nn.Module")
+        model = build_factory(spec)
         if weights:
-            _load_weights(model, Path(weights), trust_pickle)
+            load_weights(model, Path(weights), bool(request.get("trust_pickle")))
         return model
 
     model = build()
     notes = [] if weights else ["no --weights: the factory's own (initial) weights are probed"]
     return LoadedModel(build, "factory", _shape_from_layers(model), notes=notes)
-
-
-def _load_weights(model, weights: Path, trust_pickle: bool) -> None:
-    """The static loader's own weight loading (checkpoint layouts, safetensors, strict)."""
-    import torch
-
-    from overfitlint.settings import Settings
-
-    try:
-        from overfitlint.loaders.torch_model import _load_weights as load_like_the_loader
-    except ImportError:  # pragma: no cover - the loader is part of the package
-        load_like_the_loader = None
-    if load_like_the_loader is not None:
-        load_like_the_loader(model, weights, torch, Settings(trust_pickle=trust_pickle))
-        return
-    state = torch.load(str(weights), map_location="cpu", weights_only=True)
-    for key in ("state_dict", "model_state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    model.load_state_dict(state)
 
 
 def _pickled_module(path: Path) -> LoadedModel:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from typing import Any
 
 import numpy as np
 import torch
 
+from overfitlint import formats
+from overfitlint.errors import InputError
 from overfitlint.probe import tasks, torch_loops
 from overfitlint.probe.budget import Budget, Deadline
-from overfitlint.probe.device import DevicePlan
+from overfitlint.probe.device import DevicePlan, choose_device, detect_torch_caps
 from overfitlint.probe.protocol import Emitter
-from overfitlint.probe.torch_backend import LoadedModel
+from overfitlint.probe.torch_backend import LoadedModel, Unconvertible, load
 
 SMALL_MODEL = 1_000_000
 """Trainable parameters below which the CPU probe runs single-threaded."""
@@ -149,3 +152,29 @@ def run_tasks(request: dict[str, Any], loaded: LoadedModel, plan: DevicePlan, em
     if plan.is_accelerator and plan.device_type == "cuda":
         torch.backends.cudnn.benchmark = True
     tasks.run_tasks(request, backend, emit, budget)
+
+
+def run(request: dict[str, Any], emit: Emitter) -> None:
+    """The torch backend's entry (``worker.py``): load the model, run the probes, report."""
+    plan = choose_device(request["device"], detect_torch_caps())
+    emit.start(backend="torch", framework=f"torch {torch.__version__}", plan=plan.to_dict())
+    try:
+        loaded = load(request)
+    except InputError as exc:  # the static loader read the file; the probe cannot run it
+        emit.unavailable_all(request, str(exc))
+        return
+    except Unconvertible as exc:
+        reason = (
+            f"onnx2torch cannot convert the ONNX operator {exc.op!r}, so the model cannot train"
+        )
+        if (
+            request["format"] == formats.ONNX
+            and importlib.util.find_spec("onnxruntime") is not None
+        ):
+            from overfitlint.probe import ort_backend
+
+            ort_backend.run_fallback(request, emit, reason=reason)
+            return
+        emit.unavailable_all(request, reason)
+        return
+    run_tasks(request, loaded, plan, emit)

@@ -27,7 +27,7 @@ def main() -> None:
         request = json.load(sys.stdin)
         backend = request["backend"]
         if backend == "torch":
-            from overfitlint.probe import torch_backend as impl
+            from overfitlint.probe import torch_probes as impl
         elif backend == "keras":
             from overfitlint.probe import keras_backend as impl
         elif backend == "onnxruntime":

@@ -1,4 +1,4 @@
-"""Renderers: one module per output format, all reading the same report document.
+"""Renderers: one module per output format, all reading the same typed report.
 
 Each renderer is imported only when its format is asked for, so that a plain text
 run does not pay for Jinja2 or the XML and SARIF writers.
@@ -7,9 +7,11 @@ run does not pay for Jinja2 or the XML and SARIF writers.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
 
-# format -> (module, function); every function takes the report dict and returns text
+from overfitlint.render.safe import json_safe
+from overfitlint.report import AnyReport, MultiReport
+
+# format -> (module, function); every function takes the report document and returns text
 RENDERERS: dict[str, tuple[str, str]] = {
     "text": ("overfitlint.render.text", "render_text"),
     "json": ("overfitlint.render.json_out", "render_json"),
@@ -20,11 +22,19 @@ RENDERERS: dict[str, tuple[str, str]] = {
 }
 
 
-def render(fmt: str, report: dict[str, Any], *, color: bool = False) -> str:
-    if fmt == "text" and "runs" in report:  # several models: each run, then the verdict
+def render(fmt: str, report: AnyReport, *, color: bool = False) -> str:
+    document = json_safe(report.to_dict())
+    if fmt == "text" and isinstance(report, MultiReport):  # each run, then the verdict
         from overfitlint.render.runs import render_text_runs
 
-        return render_text_runs(report, color=color)
+        return render_text_runs(document, color=color)
     module, function = RENDERERS[fmt]
     renderer = getattr(import_module(module), function)
-    return renderer(report, color=color) if fmt == "text" else renderer(report)
+    return renderer(document, color=color) if fmt == "text" else renderer(document)
+
+
+def github_summary(report: AnyReport) -> str:
+    """The Markdown job summary appended to ``$GITHUB_STEP_SUMMARY``."""
+    from overfitlint.render.github import render_summary
+
+    return render_summary(json_safe(report.to_dict()))

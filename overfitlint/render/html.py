@@ -9,18 +9,16 @@ escapes every string, because every string from a model or a log is hostile.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import cache
 from itertools import pairwise
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from overfitlint.catalogue import load_catalogue
-from overfitlint.errors import InputError
 from overfitlint.render.charts import Run, charts_for, logs_of, runs_of
 
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
@@ -48,39 +46,6 @@ def _environment() -> Environment:
 def render_html(report: dict[str, Any]) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(view=build_view(report))
-
-
-def read_result(path: Path) -> dict[str, Any]:
-    """A JSON result saved by ``overfitlint check --format json``, checked enough to render."""
-    from overfitlint.report import SCHEMA_VERSION
-
-    hint = "give the file that 'overfitlint check --format json' wrote"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read it: {exc.strerror}") from None
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; {hint}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno}); {hint}"
-        ) from None
-    if not isinstance(document, dict) or "schema_version" not in document:
-        raise InputError(f"{path}: not an overfitlint result (no schema_version); {hint}")
-    version = document["schema_version"]
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise InputError(f"{path}: schema_version must be a whole number; {hint}")
-    if version > SCHEMA_VERSION:
-        raise InputError(
-            f"{path}: written with report schema {version}, this overfitlint reads up to "
-            f"{SCHEMA_VERSION}; upgrade overfitlint to render it"
-        )
-    for key, kind in (("findings", list), ("summary", dict), ("run", dict)):
-        if not isinstance(document.get(key), kind):
-            raise InputError(f"{path}: '{key}' is missing or not a JSON {kind.__name__}; {hint}")
-    return document
 
 
 # -- formatting ------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def _descriptor(spec: RuleSpec) -> dict[str, Any]:
         "helpUri": rule_uri(spec.code),
         "defaultConfiguration": {"level": LEVELS[spec.severity]},
         "properties": {
-            "tags": ["overfitting", spec.group, spec.role],
+            "tags": list(dict.fromkeys(["overfitting", spec.group, spec.role])),
             "precision": PRECISION[spec.confidence],
             "problem.severity": PROBLEM_SEVERITY[spec.severity],
             "needs": list(spec.needs),

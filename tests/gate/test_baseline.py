@@ -62,17 +62,21 @@ def test_round_trip(cli, project):
     )
     assert retrained.code == 0 and retrained.json()["findings"] == []
 
-    # a new problem: dropout removed. Exactly that one is reported
+    # a new problem: dropout removed. It is reported, and the accepted OFL301 comes back too:
+    # the new cause corroborates it, so it escalated from warning to error
     mlp(project / MODEL, dropout=None)
     new = check_two_rules(
         cli, project, MODEL, LOG, "--fail-on", "info", "--baseline", ".overfitlint-baseline.json"
     )
     assert new.code == 1
     report = new.json()
-    assert [f["code"] for f in report["findings"]] == ["OFL201"]
-    assert report["summary"]["total"] == 1
-    assert report["baseline"]["suppressed"] == len(today)
-    assert report["baseline"]["new"] == 1
+    assert sorted(f["code"] for f in report["findings"]) == ["OFL201", "OFL301"]
+    assert report["summary"]["total"] == 2
+    assert report["baseline"]["suppressed"] == 0
+    assert report["baseline"]["new"] == 2
+    assert [(e["code"], e["change"]) for e in report["baseline"]["escalated"]] == [
+        ("OFL301", "severity rose from warning to error")
+    ]
 
     # the curve is fixed: OFL301 is reported as gone, so the baseline can be tightened
     healthy(project / LOG)

@@ -9,10 +9,8 @@ import sys
 
 import pytest
 
+from overfitlint import api, formats
 from overfitlint.errors import InputError
-from overfitlint.loaders import models, sniff
-from overfitlint.loaders.models import load_model
-from overfitlint.settings import Settings
 from tests.builders import onnx_models
 from tests.conftest import ROOT
 
@@ -38,13 +36,13 @@ def artifacts(tmp_path_factory):
 
 
 EXPECTED = {
-    "onnx": models.ONNX,
-    "checkpoint": models.TORCH_CHECKPOINT,
-    "torchscript": models.TORCHSCRIPT,
-    "torch-export": models.TORCH_EXPORT,
-    "safetensors": models.SAFETENSORS,
-    "keras-h5": models.KERAS_H5,
-    "savedmodel": models.SAVEDMODEL,
+    "onnx": formats.ONNX,
+    "checkpoint": formats.TORCH_CHECKPOINT,
+    "torchscript": formats.TORCHSCRIPT,
+    "torch-export": formats.TORCH_EXPORT,
+    "safetensors": formats.SAFETENSORS,
+    "keras-h5": formats.KERAS_H5,
+    "savedmodel": formats.SAVEDMODEL,
 }
 
 
@@ -54,12 +52,12 @@ def test_content_decides_whatever_the_name(artifacts, tmp_path, name, suffix):
     source = artifacts[name]
     renamed = tmp_path / f"renamed{suffix}"
     renamed.write_bytes(source.read_bytes())
-    head = renamed.read_bytes()[:4096]
-    assert models.detect(renamed, head) == EXPECTED[name]
-    assert sniff(renamed) == "model"
-    facts = load_model(renamed, Settings())
-    assert facts.total_params == load_model(source, Settings()).total_params
-    if suffix in (".onnx", ".keras") and EXPECTED[name] not in (models.ONNX, models.KERAS):
+    detected = formats.detect(renamed)
+    assert detected.format == EXPECTED[name]
+    assert detected.kind == formats.MODEL
+    facts = api.read_model(renamed)
+    assert facts.total_params == api.read_model(source).total_params
+    if suffix in (".onnx", ".keras") and EXPECTED[name] not in (formats.ONNX, formats.KERAS):
         assert any("read by its content" in note for note in facts.notes)
 
 
@@ -90,9 +88,10 @@ def test_bad_files_with_model_names_fail_with_one_line(
 def test_unknown_binary_is_neither_model_nor_log(tmp_path):
     path = tmp_path / "blob"
     path.write_bytes(bytes(range(256)) * 4)
-    assert models.detect(path, path.read_bytes()) is None
+    assert formats.model_format_of(path, path.read_bytes()) is None
+    assert formats.detect(path).kind == formats.LOG  # a log loader then says what is wrong
     with pytest.raises(InputError):
-        load_model(path, Settings())
+        api.read_model(path)
 
 
 IMPORTS = """
@@ -129,12 +128,21 @@ def test_static_path_imports_no_framework_for_data_formats(artifacts, tmp_path):
     from tests.builders import keras_models
 
     archive = keras_models.save_keras(keras_models.build("mlp"), tmp_path / "model.keras")
-    names = ["onnx", "keras-h5", "savedmodel", "safetensors", "torch-export"]
+    names = [
+        "onnx",
+        "keras-h5",
+        "savedmodel",
+        "safetensors",
+        "torch-export",
+        "checkpoint",
+        "torchscript",
+    ]
     heavy = _heavy([archive, *(artifacts[n] for n in names)], tmp_path)
     assert len(heavy) == len(names) + 1
     assert all(found == [] for found in heavy.values()), heavy
 
 
-def test_a_pytorch_checkpoint_imports_torch_only(artifacts, tmp_path):
-    heavy = _heavy([artifacts["checkpoint"]], tmp_path)
-    assert list(heavy.values()) == [["torch"]]
+def test_pytorch_files_are_read_without_pytorch(artifacts, tmp_path):
+    """Checkpoints and TorchScript archives are read as data: no torch import, nothing run."""
+    heavy = _heavy([artifacts["checkpoint"], artifacts["torchscript"]], tmp_path)
+    assert list(heavy.values()) == [[], []]

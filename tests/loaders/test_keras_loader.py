@@ -8,11 +8,10 @@ import zipfile
 
 import pytest
 
+from overfitlint import api
 from overfitlint.errors import InputError
 from overfitlint.facts import OptimizerFacts, Unknown
 from overfitlint.loaders import archive
-from overfitlint.loaders.models import load_model
-from overfitlint.settings import Settings
 from tests.conftest import ROOT
 
 pytest.importorskip("keras")
@@ -50,7 +49,7 @@ def _layers(facts):
 
 
 def test_keras_archive_dropout_regularizers_and_optimizer(files):
-    facts = load_model(files["mlp"], Settings())
+    facts = api.read_model(files["mlp"])
     assert facts.format == "keras" and facts.framework == "keras"
     assert [layer.dropout_rate for layer in facts.dropout_layers] == [0.4]
     assert facts.regularized_layers[0].regularizers == ["kernel_regularizer=L2(l2=0.0001)"]
@@ -63,7 +62,7 @@ def test_keras_archive_dropout_regularizers_and_optimizer(files):
 
 
 def test_spatial_dropout_augmentation_and_batchnorm(files):
-    facts = load_model(files["cnn-batchnorm"], Settings())
+    facts = api.read_model(files["cnn-batchnorm"])
     kinds = {layer.kind: layer for layer in facts.layers}
     assert kinds["SpatialDropout2D"].dropout_rate == 0.2
     assert [layer.kind for layer in facts.augmentation_layers] == ["RandomFlip"]
@@ -72,27 +71,27 @@ def test_spatial_dropout_augmentation_and_batchnorm(files):
 
 
 def test_recurrent_dropout_through_a_wrapper_and_gaussian_noise(files):
-    layers = _layers(load_model(files["embedding-lstm"], Settings()))
+    layers = _layers(api.read_model(files["embedding-lstm"]))
     assert layers["bidirectional"].dropout_rate == 0.2  # max of dropout and recurrent_dropout
     assert layers["bidirectional"].is_dropout
     assert layers["gaussian_noise"].dropout_rate == 0.05
 
 
 def test_nested_model_frozen_layer_and_alpha_dropout(files):
-    layers = _layers(load_model(files["nested-functional"], Settings()))
+    layers = _layers(api.read_model(files["nested-functional"]))
     assert layers["frozen_dense"].params == 16 * 8 + 8
     assert layers["frozen_dense"].trainable_params == 0
     assert layers["alpha_dropout"].dropout_rate == 0.1
 
 
 def test_uncompiled_model_has_unknown_optimizer(files):
-    optimizer = load_model(files["uncompiled"], Settings()).optimizer
+    optimizer = api.read_model(files["uncompiled"]).optimizer
     assert isinstance(optimizer, Unknown)
     assert "--weight-decay" in optimizer.remedy
 
 
 def test_keras3_legacy_h5(files):
-    facts = load_model(files["mlp-h5"], Settings())
+    facts = api.read_model(files["mlp-h5"])
     assert facts.format == "keras-h5"
     assert [layer.dropout_rate for layer in facts.dropout_layers] == [0.4]
     assert facts.optimizer.kind == "SGD"
@@ -101,7 +100,7 @@ def test_keras3_legacy_h5(files):
 
 
 def test_keras2_h5_schema():
-    facts = load_model(ROOT / "tests/fixtures/keras2/model.h5", Settings())
+    facts = api.read_model(ROOT / "tests/fixtures/keras2/model.h5")
     assert facts.provenance.producer_version == "2.21.0"
     regularizers = {layer.name: layer.regularizers for layer in facts.regularized_layers}
     assert regularizers == {
@@ -112,7 +111,7 @@ def test_keras2_h5_schema():
 
 
 def test_exported_savedmodel_is_read_without_tensorflow_and_says_what_it_lacks(files):
-    facts = load_model(files["export"], Settings())
+    facts = api.read_model(files["export"])
     assert facts.format == "savedmodel"
     assert isinstance(facts.dropout_visible, Unknown)
     assert ".keras" in facts.dropout_visible.remedy
@@ -121,7 +120,7 @@ def test_exported_savedmodel_is_read_without_tensorflow_and_says_what_it_lacks(f
 
 
 def test_keras2_savedmodel_uses_keras_metadata():
-    facts = load_model(ROOT / "tests/fixtures/keras2/savedmodel", Settings())
+    facts = api.read_model(ROOT / "tests/fixtures/keras2/savedmodel")
     assert facts.provenance.details["keras_metadata"] is True
     assert [layer.dropout_rate for layer in facts.dropout_layers] == [0.3]
     assert facts.optimizer.weight_decay == pytest.approx(0.01)
@@ -141,7 +140,7 @@ def test_lambda_layer_is_reported_never_executed(kb, tmp_path):
     )
     path = kb.save_keras(model, tmp_path / "lambda.keras")
     marker.unlink(missing_ok=True)  # building the model ran it once
-    facts = load_model(path, Settings())
+    facts = api.read_model(path)
     assert not marker.exists()
     assert any("Lambda layer" in note and "never executed" in note for note in facts.notes)
     assert isinstance(facts.dropout_visible, Unknown)  # the Lambda could hide a dropout
@@ -163,7 +162,7 @@ def test_subclassed_model_guesses_kinds_and_leaves_dropout_unknown(kb, tmp_path)
 
     model = Tower()
     model(np.zeros((2, 3)))
-    facts = load_model(kb.save_keras(model, tmp_path / "sub.keras"), Settings())
+    facts = api.read_model(kb.save_keras(model, tmp_path / "sub.keras"))
     assert (facts.total_params, facts.trainable_params) == kb.counts(model)
     assert {layer.kind for layer in facts.layers} >= {"Dense", "BatchNormalization", "Dropout"}
     assert isinstance(facts.dropout_visible, Unknown)
@@ -185,13 +184,13 @@ def _rezip(source, target, replace=None, add=None, drop=()):
 def test_member_names_outside_the_archive_are_refused(files, tmp_path, name):
     path = _rezip(files["mlp"], tmp_path / "evil.keras", add={name: b"x"})
     with pytest.raises(InputError, match="outside the archive"):
-        load_model(path, Settings())
+        api.read_model(path)
 
 
 def test_members_are_size_checked_before_reading(files, tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "JSON_LIMIT", 100)
     with pytest.raises(InputError, match=r"config.json declares .* more than the 100 allowed"):
-        load_model(files["mlp"], Settings())
+        api.read_model(files["mlp"])
 
 
 def test_zip_bomb_member_is_refused(files, tmp_path):
@@ -201,7 +200,7 @@ def test_zip_bomb_member_is_refused(files, tmp_path):
             new.writestr(name, old.read(name))
         new.writestr("model.weights.h5", b"\0" * (80 << 20), compress_type=zipfile.ZIP_DEFLATED)
     with pytest.raises(InputError, match="zip bomb"):
-        load_model(path, Settings())
+        api.read_model(path)
 
 
 @pytest.mark.parametrize(
@@ -217,7 +216,7 @@ def test_zip_bomb_member_is_refused(files, tmp_path):
 def test_broken_archives_fail_with_one_line(files, tmp_path, change, message):
     path = _rezip(files["mlp"], tmp_path / "broken.keras", **change)
     with pytest.raises(InputError, match=message):
-        load_model(path, Settings())
+        api.read_model(path)
 
 
 def test_h5_links_are_not_followed(tmp_path):
@@ -227,6 +226,6 @@ def test_h5_links_are_not_followed(tmp_path):
         h5["layers/dense/vars"].attrs["name"] = "dense"
         h5["layers/evil"] = h5py.ExternalLink(str(tmp_path / "elsewhere.h5"), "/")
         h5["layers/soft"] = h5py.SoftLink("/layers/dense")
-    facts = load_model(path, Settings())
+    facts = api.read_model(path)
     assert facts.total_params == 2
     assert isinstance(facts.dropout_visible, Unknown)  # a weights file: no architecture

@@ -12,8 +12,7 @@ import json
 
 import pytest
 
-from overfitlint.loaders.models import load_model
-from overfitlint.settings import Settings
+from overfitlint import api
 from tests.builders import onnx_models
 from tests.conftest import ROOT
 
@@ -33,7 +32,7 @@ def test_pytorch_counts_match_torch(tmp_path, arch, fmt):
         path = onnx_models.torch_export(module, example, tmp_path / "m.onnx", fold=False)
     else:
         path = torch_models.FORMATS[fmt](module, example, tmp_path)
-    facts = load_model(path, Settings())
+    facts = api.read_model(path)
     expected = torch_models.trainable(module)
     assert facts.trainable_params == expected
     assert facts.total_params == expected + torch_models.running_stats(module)
@@ -68,7 +67,7 @@ def test_keras_counts_match_count_params(tmp_path, keras_builders, arch, fmt):
         path = keras_builders.export_savedmodel(model, tmp_path / "saved")
     else:
         path = keras_builders.FORMATS[fmt](model, tmp_path)
-    facts = load_model(path, Settings())
+    facts = api.read_model(path)
     total, trainable = keras_builders.counts(model)
     assert (facts.total_params, facts.trainable_params) == (total, trainable)
 
@@ -77,7 +76,7 @@ def test_keras_counts_match_count_params(tmp_path, keras_builders, arch, fmt):
 def test_keras2_files_match_tf_keras_counts(name):
     folder = ROOT / "tests" / "fixtures" / "keras2"
     expected = json.loads((folder / "expected.json").read_text())
-    facts = load_model(folder / name, Settings())
+    facts = api.read_model(folder / name)
     assert facts.total_params == expected["count_params"]
     assert facts.trainable_params == expected["trainable"]
     assert [layer.dropout_rate for layer in facts.dropout_layers] == expected["dropout"]

@@ -1,5 +1,5 @@
 """PyTorch files: checkpoints and their optimizers, TorchScript, torch.export, safetensors,
-factories, and the pickle safety line (weights_only=True unless --trust-pickle)."""
+factories, and the pickle safety line: every pickle is read as data, nothing is run."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import textwrap
 
 import pytest
 
+from overfitlint import api
 from overfitlint.errors import InputError
 from overfitlint.facts import OptimizerFacts, Unknown
-from overfitlint.loaders.models import load_model
-from overfitlint.settings import Settings
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
@@ -21,7 +20,7 @@ from tests.builders import torch_models  # noqa: E402
 
 
 def _load(path, **settings):
-    return load_model(path, Settings(**settings))
+    return api.read_model(path, **settings)
 
 
 def _checkpoint_with(tmp_path, optimizer_factory, name="ckpt.pt", **extra):
@@ -135,59 +134,50 @@ class _Payload:
         return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
 
 
-@pytest.mark.parametrize("how", ["torch.save", "pickle"])
-def test_malicious_pickle_does_not_run(cli, check_inprocess, tmp_path, how):
+@pytest.mark.parametrize("how", ["torch.save", "pickle", "legacy"])
+@pytest.mark.parametrize("trust", [False, True])
+def test_malicious_pickle_does_not_run(cli, check_inprocess, tmp_path, how, trust):
     marker = tmp_path / "pwned.txt"
     path = tmp_path / "model.pt"
     payload = {"state_dict": {"w": torch.zeros(2)}, "extra": _Payload(marker)}
     if how == "torch.save":
         torch.save(payload, path)
+    elif how == "legacy":
+        torch.save(payload, path, _use_new_zipfile_serialization=False)
     else:
         path.write_bytes(pickle.dumps(payload, protocol=4))
-    # a fresh process, as a user runs it
-    result = (cli if how == "torch.save" else check_inprocess)(
-        "check", path, "--no-report", "--no-probe"
-    )
+    # a fresh process, as a user runs it; --trust-pickle does not make the static check unpickle
+    run = cli if how == "torch.save" else check_inprocess
+    result = run("check", path, "--no-report", "--no-probe", *(["--trust-pickle"] if trust else []))
     assert result.code == 2
     assert not marker.exists()
-    if how == "torch.save":
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1
-        assert "--trust-pickle" in lines[0] and "Python object exec" in lines[0]
-    # the opt-in flag, and only it, unpickles (the payload here is harmless)
-    trusted = check_inprocess("check", path, "--no-report", "--no-probe", "--trust-pickle")
-    assert marker.exists()
-    assert trusted.code in (0, 1, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "builtins.exec" in lines[0] and "nothing from it was run" in lines[0]
 
 
-def test_whole_module_needs_trust_pickle(check_inprocess, tmp_path):
+def test_whole_module_is_read_as_data(check_inprocess, tmp_path):
+    """torch.save(model): its classes are not imported (the module tree is read from the
+    pickle's stand-ins) and no flag is needed."""
     module, _ = torch_models.build("mlp")
     torch.save(module, tmp_path / "whole.pt")
-    refused = check_inprocess("check", tmp_path / "whole.pt", "--no-report", "--no-probe")
-    assert refused.code == 2
-    assert "tests.builders.torch_models.Mlp" in refused.stderr
-    assert "--trust-pickle" in refused.stderr
-    trusted = check_inprocess(
-        "check",
-        tmp_path / "whole.pt",
-        "--no-report",
-        "--no-probe",
-        "--trust-pickle",
-        "--format",
-        "json",
+    result = check_inprocess(
+        "check", tmp_path / "whole.pt", "--no-report", "--no-probe", "--format", "json"
     )
-    model = trusted.json()["model"]
+    model = result.json()["model"]
     assert model["trainable_params"] == torch_models.trainable(module)
+    assert model["total_params"] == sum(p.numel() for p in module.parameters())
     assert [layer["dropout_rate"] for layer in model["layers"] if layer["kind"] == "Dropout"] == [
         0.3
     ]
+    assert any("read as data" in note for note in model["notes"])
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         (lambda p: torch.save([1, 2, 3], p), "no model"),
-        (lambda p: p.write_bytes(pickle.dumps({"a": 1}, protocol=4)), "safe loader cannot read"),
+        (lambda p: p.write_bytes(pickle.dumps({"a": 1}, protocol=4)), "no model"),
         (lambda p: torch.save({"epoch": 3, "note": "hi"}, p), "no model"),
     ],
     ids=["list", "plain-pickle", "dict-without-tensors"],

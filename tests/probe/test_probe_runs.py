@@ -13,21 +13,25 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
-from overfitlint.pipeline import run_check
-from overfitlint.probe import BackendRun, run_probe
+from overfitlint.catalogue import load_catalogue
+from overfitlint.facts import Facts
+from overfitlint.probe import run_probe
+from overfitlint.probe.runner import BackendRun
 from overfitlint.render import render
+from overfitlint.report import Report
 from overfitlint.settings import Settings
-from tests.conftest import EXAMPLES
-from tests.probe import models
+from tests.conftest import EXAMPLES, check_paths
+
+torch = pytest.importorskip("torch")
+from tests.probe import models  # noqa: E402
 
 OVERFIT = EXAMPLES / "overfit"
 
 
 def _check(paths, **settings) -> dict:
     settings.setdefault("probe_budget", 40.0)
-    return run_check([Path(p) for p in paths], Settings(**settings), probe=True, hash_inputs=False)
+    return check_paths([Path(p) for p in paths], **settings)
 
 
 def _finding(report: dict, code: str) -> dict:
@@ -87,7 +91,7 @@ def test_functional_dropout_refutes_no_dropout_and_downgrades_it(tmp_path, monke
 
 def test_dropout_with_rate_zero_is_confirmed(tmp_path):
     path = models.save_torchscript(models.mlp(dropout=0.0), tmp_path / "model.pt")
-    finding = _finding(_check([path], select=["OFL201"]), "OFL201")
+    finding = _finding(_check([path], select=["OFL201"], trust_torchscript=True), "OFL201")
     assert finding["probe"]["status"] == "confirmed"
     assert finding["probe"]["metrics"]["output_spread"] == 0
     assert "rate 0" in finding["probe"]["note"]
@@ -133,14 +137,18 @@ def test_overfit_example_the_probe_confirms_what_it_can_check(tmp_path):
     assert heldout["val_loss"] > heldout["train_loss"] * 1.1
     # the log's last val_loss (1.065) is what these weights score on the full validation set
     assert abs(heldout["log_final_val_loss"] - 1.065197) < 1e-6
-    text = render("text", report)
+    text = render("text", Report.from_dict(report))
     assert "    probe: confirmed (on cpu, in " in text
     assert "memorized_fraction=" in text and "Probe: ran on cpu" in text
 
 
 def test_same_seed_same_numbers(tmp_path):
     path = models.save_torchscript(models.mlp(), tmp_path / "model.pt")
-    runs = [_check([path], select=["OFL101", "OFL201"], samples=64, probe_seed=7) for _ in range(2)]
+    runs = [
+        _check([path], select=["OFL101", "OFL201"], samples=64, probe_seed=7,
+               trust_torchscript=True)
+        for _ in range(2)
+    ]  # fmt: skip
     for code in ("OFL101", "OFL201"):
         first, second = (_finding(r, code)["probe"] for r in runs)
         stable = {k: v for k, v in first["metrics"].items() if k != "samples_per_s"}
@@ -156,8 +164,9 @@ def test_keras_model_runs_through_tensorflow(tmp_path):
     assert "tensorflow" in run["backend_modules"]
     assert not {"torch", "torchvision", "onnx2torch"} & set(run["backend_modules"])
     assert _finding(report, "OFL201")["probe"]["status"] == "confirmed"
-    memorized = _finding(report, "OFL101")["probe"]
-    assert memorized["status"] == "confirmed", memorized["note"]
+    memorized = _finding(report, "OFL101")["probe"]  # capacity alone never confirms
+    assert memorized["status"] == "inconclusive", memorized["note"]
+    assert memorized["metrics"]["memorized_fraction"] >= 0.9
 
 
 def test_torch_export_program(tmp_path):
@@ -188,7 +197,7 @@ def test_the_onnxruntime_backend_alone_measures_what_inference_can():
     request = {
         "backend": "onnxruntime",
         "model": str(OVERFIT / "model.onnx"),
-        "kind": "onnx",
+        "format": "onnx",
         "device": "auto",
         "seed": 0,
         "data": str(OVERFIT / "data.npz"),
@@ -209,7 +218,9 @@ def test_the_onnxruntime_backend_alone_measures_what_inference_can():
 
 def test_a_tiny_budget_is_a_hard_cap(tmp_path):
     path = models.save_torchscript(models.mlp(), tmp_path / "model.pt")
-    report = _check([path], select=["OFL201", "OFL101"], samples=500, probe_budget=1.0)
+    report = _check(
+        [path], select=["OFL201", "OFL101"], samples=500, probe_budget=1.0, trust_torchscript=True
+    )
     run = report["run"]["probe"]
     # killing and reaping the backend is inside the budget; allow a loaded machine a moment
     assert run["seconds"] <= 1.0 + 0.5, run
@@ -225,7 +236,7 @@ def test_a_tiny_budget_is_a_hard_cap(tmp_path):
 
 def test_a_refuted_cause_is_downgraded_and_corroborates_nothing(monkeypatch):
     def fake_backend(request, *, deadline, progress=None):
-        assert request["kind"] == "onnx" and request["tasks"][0]["probe"] == "stochasticity"
+        assert request["format"] == "onnx" and request["tasks"][0]["probe"] == "stochasticity"
         return BackendRun(
             start={"plan": {"device": "cuda:0", "name": "fake", "reason": "test"}},
             results={
@@ -254,13 +265,18 @@ def test_why_the_probe_was_skipped(tmp_path):
         "no model file: the probe runs the model"
     )
     healthy = _check([EXAMPLES / "healthy" / "model.onnx", EXAMPLES / "healthy" / "logs.csv"])
-    assert healthy["run"]["probe"]["reason"] == "no finding the probe can check"
-    no_probe = run_check([OVERFIT / "model.onnx"], Settings(), probe=False, hash_inputs=False)
+    assert healthy["run"]["probe"]["reason"] == (
+        "no finding the probe can check without --data FILE.npz"
+    )
+    no_probe = _check([OVERFIT / "model.onnx"], probe=False)
     assert no_probe["run"]["probe"] == {"status": "skipped", "reason": "--no-probe"}
     checkpoint = tmp_path / "weights.pt"
     torch.save(models.mlp().state_dict(), checkpoint)
-    stage = run_probe(None, [], [], {}, Settings())
+    stage = run_probe(Facts(), (), {}, Settings(), load_catalogue())
     assert stage.summary["status"] == "skipped"
+    script = models.save_torchscript(models.mlp(), tmp_path / "script.pt")
+    refused = _check([script], select=["OFL201"])["run"]["probe"]
+    assert refused["status"] == "skipped" and "--trust-torchscript" in refused["reason"]
     skipped = _check([checkpoint], select=["OFL201"])["run"]["probe"]
     assert skipped["status"] == "skipped" and "MODULE:CALLABLE" in skipped["reason"]
 

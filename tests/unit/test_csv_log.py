@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from overfitlint.errors import InputError
-from overfitlint.loaders.csv_log import load_csv_log
+from overfitlint.loaders.logs.csv_log import load_csv_log
 from tests.builders.logs import keras_csv
 
 

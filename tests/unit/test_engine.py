@@ -6,28 +6,30 @@ import re
 
 import pytest
 
+from overfitlint import api
 from overfitlint.catalogue import load_catalogue
-from overfitlint.engine import registry, run_rules
-from overfitlint.engine.selection import is_selected
+from overfitlint.checks import registered
+from overfitlint.engine import registry
+from overfitlint.engine.selection import Selection, resolve
 from overfitlint.errors import InputError
-from overfitlint.loaders import load_inputs
+from overfitlint.facts import Facts
 from overfitlint.render.explain import rule_table
-from overfitlint.settings import Settings
+from overfitlint.settings import RuleConfig
 from tests.conftest import EXAMPLES, ROOT
 
 OVERFIT = [EXAMPLES / "overfit" / "model.onnx", EXAMPLES / "overfit" / "logs.csv"]
 
 
 def test_every_rule_has_exactly_one_check_with_declared_thresholds():
-    checks = registry.registered_checks()
+    checks = registered()
     catalogue = load_catalogue()
-    assert set(checks) == {code for code in catalogue if not code.startswith("OFL9")}
+    assert set(checks) == {code for code, spec in catalogue.items() if not spec.internal}
     for code, check in checks.items():
         assert set(check.reads) <= set(catalogue[code].thresholds), code
 
 
 def test_every_declared_threshold_is_read():
-    checks = registry.registered_checks()
+    checks = registered()
     for code, spec in load_catalogue().items():
         if code in checks:
             # probe_* thresholds are read by the probe (tests/probe checks those)
@@ -56,64 +58,83 @@ def test_readme_rule_table_is_generated_from_the_catalogue():
     ],
 )
 def test_most_specific_selector_wins(select, ignore, selected):
-    rule = load_catalogue()["OFL301"]
-    assert is_selected(rule, select, ignore) is selected
+    chosen = resolve([Selection(tuple(select), (), tuple(ignore))], load_catalogue())
+    assert ("OFL301" in chosen) is selected
 
 
-def _run(settings: Settings):
-    inputs = load_inputs(OVERFIT, settings)
-    return run_rules(inputs.model, inputs.curves, settings)
+def test_selection_layers_file_then_command_line():
+    catalogue = load_catalogue()
+    from_file = Selection(("OFL3",), (), ("OFL303",))
+    assert "OFL303" not in resolve([from_file], catalogue)
+    assert "OFL303" in resolve([from_file, Selection(None, ("OFL303",), ())], catalogue)
+    assert resolve([from_file, Selection(("OFL201",), (), ())], catalogue) == ("OFL201",)
+
+
+def _run(samples=2000, paths=OVERFIT, **config):
+    return api.judge(api.read(paths, samples=samples), RuleConfig(**config))
 
 
 def test_causes_and_symptoms_strengthen_each_other():
-    combined = {f.code: f for f in _run(Settings(samples=2000)).findings}
-    alone = {f.code: f for f in _run(Settings(samples=2000, combine_evidence=False)).findings}
+    combined = _run().by_code()
+    alone = _run(combine_evidence=False).by_code()
     for code in ("OFL101", "OFL201", "OFL301"):
         assert alone[code].severity == "warning"
         assert combined[code].severity == "error"
+        assert combined[code].severity_from == "warning"
     # the symptoms at warning or above; OFL303 (training past the best) is a notice
-    assert combined["OFL201"].corroborated_by == ["OFL301", "OFL302", "OFL304"]
-    assert combined["OFL301"].corroborated_by == ["OFL101", "OFL201"]
+    assert combined["OFL201"].corroborated_by == ("OFL301", "OFL302", "OFL304")
+    assert combined["OFL301"].corroborated_by == ("OFL101", "OFL201")
+    assert any("corroborated by" in a for a in combined["OFL301"].adjustments)
     # info-level "unknown" findings are never evidence and never raised
     assert combined["OFL211"].severity == alone["OFL211"].severity == "info"
 
 
 def test_a_cause_without_a_symptom_is_not_raised():
-    settings = Settings(samples=2000)
-    inputs = load_inputs(OVERFIT[:1], settings)
-    findings = {f.code: f for f in run_rules(inputs.model, [], settings).findings}
+    findings = _run(paths=OVERFIT[:1]).by_code()
     assert findings["OFL201"].severity == "warning"
-    assert findings["OFL201"].corroborated_by == []
+    assert findings["OFL201"].corroborated_by == ()
 
 
 def test_a_crashing_rule_becomes_a_finding(monkeypatch):
-    checks = registry.registered_checks()
+    checks = dict(registered())
     original = checks["OFL201"]
 
     def boom(ctx):
         raise ZeroDivisionError("kaboom")
 
-    monkeypatch.setitem(
-        registry._CHECKS, "OFL201", registry.RegisteredCheck("OFL201", boom, original.reads)
-    )
-    findings = {f.code: f for f in _run(Settings(samples=2000)).findings}
+    checks["OFL201"] = registry.RegisteredCheck("OFL201", boom, original.reads)
+    facts = api.read(OVERFIT, samples=2000)
+    from overfitlint.engine import evaluate
+
+    evaluation = evaluate(facts, RuleConfig(), checks, load_catalogue())
+    findings = {f.code: f for f in evaluation.findings}
     assert "OFL201" not in findings
     assert "rule OFL201 could not run: ZeroDivisionError: kaboom" in findings["OFL901"].message
+    assert findings["OFL901"].role == "internal"
+    assert evaluation.crashed == ("OFL201",)
     assert "OFL301" in findings  # the others still ran
 
 
 def test_severity_override_and_threshold_override():
-    settings = Settings(
-        samples=2000, severities={"OFL301": "info"}, thresholds={"OFL301": {"min_rise": 99.0}}
-    )
-    codes = {f.code for f in _run(settings).findings}
+    codes = {f.code for f in _run(thresholds={"OFL301": {"min_rise": 99.0}}).findings}
     assert "OFL301" not in codes  # a 36% rise is below a 99% threshold
+    overridden = _run(severities={"OFL301": "info"}).by_code()["OFL301"]
+    assert overridden.severity == "info" and "by the configuration" in overridden.adjustments[-1]
     with pytest.raises(InputError, match="no threshold 'patiense'"):
-        _run(Settings(thresholds={"OFL301": {"patiense": 3}}))
+        _run(thresholds={"OFL301": {"patiense": 3}})
+
+
+def test_the_engine_reads_no_file():
+    """Facts in, findings out: the same facts give the same findings."""
+    facts = api.read(OVERFIT, samples=2000)
+    again = Facts(facts.model, facts.curves, facts.samples)
+    assert [f.to_dict() for f in api.judge(facts).findings] == [
+        f.to_dict() for f in api.judge(again).findings
+    ]
 
 
 def test_fingerprints_are_stable_and_ignore_numbers():
-    first = {f.code: f.fingerprint for f in _run(Settings(samples=2000)).findings}
-    second = {f.code: f.fingerprint for f in _run(Settings(samples=1000)).findings}
+    first = {f.code: f.fingerprint for f in _run(samples=2000).findings}
+    second = {f.code: f.fingerprint for f in _run(samples=1000).findings}
     assert first == second
     assert len(set(first.values())) == len(first)

@@ -8,17 +8,15 @@ import struct
 import numpy as np
 import pytest
 
+from overfitlint import api, formats
 from overfitlint.errors import InputError
-from overfitlint.loaders import load_inputs, sniff
-from overfitlint.loaders.logs import load_log
-from overfitlint.settings import Settings
 from tests.builders import logs as build
 
 LOSS, VAL = build.overfit_curve(30, best=10)
 
 
 def _load(path, **settings):
-    return load_log(path, Settings(**settings))
+    return api.read_log(path, **settings)
 
 
 def _notes(curves) -> str:
@@ -73,16 +71,14 @@ def test_hf_trainer_state_gives_curves_and_samples(tmp_path):
     assert "evaluation after training" in _notes(curves)
 
 
-def test_hf_samples_feed_settings_when_none_given(tmp_path):
+def test_hf_samples_are_a_fact_when_none_given(tmp_path):
     path = build.hf_trainer_state(tmp_path / "trainer_state.json", LOSS[:20], VAL[:10])
-    settings = Settings()
-    inputs = load_inputs([path], settings)
-    assert settings.samples == 1600
-    assert "used as --samples" in _notes(inputs.curves[0])
-    given = Settings(samples=500)
-    inputs = load_inputs([path], given)
-    assert given.samples == 500
-    assert "--samples 500 is used" in _notes(inputs.curves[0])
+    facts = api.read([path])
+    assert facts.samples.value == 1600 and facts.samples.source == str(path)
+    assert "used as --samples" in _notes(facts.curves[0])
+    given = api.read([path], samples=500)
+    assert given.samples.value == 500 and given.samples.source == "--samples"
+    assert "500 (--samples) is used" in _notes(given.curves[0])
 
 
 def test_keras_history_json_and_dict_of_lists(tmp_path):
@@ -145,9 +141,9 @@ def test_json_lines_and_named_metrics(tmp_path):
 
 def test_tensorboard_from_pytorch_summary_writer(tmp_path):
     folder = build.torch_summary_writer(tmp_path / "runs" / "exp1", LOSS, VAL)
-    assert sniff(folder) == "log"
+    assert formats.detect(folder).kind == formats.LOG
     event = next(folder.glob("events.out.tfevents.*"))
-    assert sniff(event) == "log"
+    assert formats.detect(event).format == formats.TENSORBOARD
     curves = _load(folder)
     assert curves.format == "tensorboard"
     assert (curves.loss.train, curves.loss.val) == ("Loss/train", "Loss/val")
@@ -239,7 +235,7 @@ def test_ambiguous_columns_name_the_option(tmp_path):
 
 
 def test_keras_tensorboard_names_and_lightning_step_names_pair_up():
-    from overfitlint.loaders.metric_names import choose_pairs
+    from overfitlint.loaders.logs.metric_names import choose_pairs
 
     keras = choose_pairs(
         [
@@ -262,7 +258,7 @@ def test_keras_tensorboard_names_and_lightning_step_names_pair_up():
 def test_continuing_file_is_joined_kfold_files_are_not(tmp_path):
     first = build.keras_csv(tmp_path / "a.csv", LOSS[:15], VAL[:15])
     second = build.keras_csv(tmp_path / "b.csv", LOSS[12:], VAL[12:], first_epoch=12)
-    inputs = load_inputs([first, second], Settings())
+    inputs = api.read([first, second])
     assert len(inputs.curves) == 1
     joined = inputs.curves[0]
     assert joined.val_loss.epochs.tolist() == list(range(30))
@@ -270,12 +266,12 @@ def test_continuing_file_is_joined_kfold_files_are_not(tmp_path):
     assert joined.source_of(joined.val_loss, 29) == str(second)
     assert "continues" in _notes(joined)
     fold = build.keras_csv(tmp_path / "fold2.csv", LOSS, VAL)
-    inputs = load_inputs([first, fold], Settings())
+    inputs = api.read([first, fold])
     assert len(inputs.curves) == 2
 
 
 def test_event_header_check():
-    from overfitlint.loaders.tensorboard_log import is_event_header, masked_crc
+    from overfitlint.formats import is_event_header, masked_crc
 
     header = struct.pack("<Q", 24)
     assert is_event_header(header + struct.pack("<I", masked_crc(header)))

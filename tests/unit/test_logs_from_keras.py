@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from overfitlint.loaders.logs import load_log
-from overfitlint.settings import Settings
+from overfitlint import api
 
 keras = pytest.importorskip("keras")
 
@@ -54,7 +53,7 @@ def test_keras_csvlogger_resumed_tensorboard_and_history(tmp_path):
             keras.callbacks.TensorBoard(str(tmp_path / "tb")),
         ],
     )
-    curves = load_log(log, Settings())
+    curves = api.read_log(log)
     assert curves.format == "keras-csvlogger"
     assert curves.val_loss.epochs.tolist() == list(range(9))
     assert (curves.loss.train, curves.loss.val) == ("loss", "val_loss")
@@ -62,7 +61,7 @@ def test_keras_csvlogger_resumed_tensorboard_and_history(tmp_path):
     assert any("resumed run" in note for note in curves.notes)
     assert curves.lr in (None, "learning_rate")
 
-    board = load_log(tmp_path / "tb", Settings())
+    board = api.read_log(tmp_path / "tb")
     assert board.format == "tensorboard" and board.axis == "epoch"
     assert (board.loss.train, board.loss.val) == ("train/epoch_loss", "validation/epoch_loss")
     assert board.val_loss.epochs.tolist() == [4, 5, 6, 7, 8]
@@ -70,5 +69,5 @@ def test_keras_csvlogger_resumed_tensorboard_and_history(tmp_path):
 
     dumped = tmp_path / "history.json"
     dumped.write_text(json.dumps(history.history))
-    from_json = load_log(dumped, Settings())
+    from_json = api.read_log(dumped)
     assert from_json.val_loss.values.tolist() == pytest.approx(history.history["val_loss"])

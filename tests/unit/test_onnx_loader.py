@@ -9,7 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from overfitlint.errors import InputError
 from overfitlint.facts import Unknown
-from overfitlint.loaders.onnx_model import load_onnx
+from overfitlint.loaders.models.onnx import load_onnx
 from tests.builders import onnx_models
 
 torch = pytest.importorskip("torch")
@@ -156,7 +156,7 @@ def test_external_data_escaping_the_folder_is_refused(tmp_path, location):
 
 
 def _facts_from_full_parse(path):
-    from overfitlint.loaders.onnx_model import _facts
+    from overfitlint.loaders.models.onnx import _facts
 
     return _facts(onnx.load(str(path), load_external_data=False), path)
 

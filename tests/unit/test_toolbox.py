@@ -10,14 +10,13 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from overfitlint import api
 from overfitlint.catalogue import load_catalogue, parse_rule
 from overfitlint.checks.curves import lr_increases
 from overfitlint.checks.folds import group_folds
 from overfitlint.curves import Curves, MetricPair, Series
 from overfitlint.errors import CatalogueError
-from overfitlint.loaders.models import load_model
 from overfitlint.render.explain import render_explanation
-from overfitlint.settings import Settings
 from tests.builders import onnx_models
 from tests.conftest import write
 
@@ -44,7 +43,7 @@ def test_fix_snippets_are_validated(tmp_path: Path) -> None:
 
 
 def test_keras2_h5_layer_graph_from_inbound_nodes() -> None:
-    facts = load_model(FIXTURES / "keras2" / "model.h5", Settings())
+    facts = api.read_model(FIXTURES / "keras2" / "model.h5")
     inputs = {layer.name: layer.inputs for layer in facts.layers}
     assert inputs["conv2d"] == []
     assert inputs["batch_normalization"] == ["conv2d"]
@@ -54,7 +53,7 @@ def test_keras2_h5_layer_graph_from_inbound_nodes() -> None:
 
 def test_onnx_layer_graph_skips_unlisted_nodes(tmp_path: Path) -> None:
     path = onnx_models.mlp(tmp_path / "m.onnx", [6, 8, 8, 2], [0.5, None])
-    facts = load_model(path, Settings())
+    facts = api.read_model(path)
     inputs = {layer.name: layer.inputs for layer in facts.layers}
     # fc0 -> Relu (not listed) -> drop0 -> fc1 -> Relu -> fc2
     assert inputs == {"fc0": [], "drop0": ["fc0"], "fc1": ["drop0"], "fc2": ["fc1"]}
@@ -135,9 +134,11 @@ def test_augmentation_is_unknown_until_stated(cli, tmp_path: Path) -> None:
     assert finding["severity"] == "info" and "unknown" in finding["message"]
     assert cli(*base, "--augmentation", "yes").json()["findings"] == []
     stated = cli(*base, "--augmentation", "no")
-    assert stated.code == 1
+    assert stated.code == 0  # a cause alone is a risk: it fails only with --fail-on-risk
     assert stated.json()["findings"][0]["confidence"] == "high"
-    write(tmp_path / "overfitlint.toml", 'augmentation = "no"\n')
+    assert stated.json()["verdict"]["status"] == "at-risk"
+    assert cli(*base, "--augmentation", "no", "--fail-on-risk").code == 1
+    write(tmp_path / "overfitlint.toml", 'augmentation = "no"\nfail-on-risk = true\n')
     assert cli(*base).code == 1
     write(
         tmp_path / "overfitlint.toml",

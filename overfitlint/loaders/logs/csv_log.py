@@ -20,7 +20,7 @@ import numpy as np
 
 from overfitlint.curves import Curves
 from overfitlint.errors import InputError
-from overfitlint.loaders.log_table import Column, Table, to_curves
+from overfitlint.loaders.logs.table import Column, Table, to_curves
 
 MISSING = ("", "na", "n/a", "nan%", "none", "null", "-")
 DELIMITERS = (",", ";", "\t")
@@ -262,7 +262,7 @@ def _read_hparams(table: Table) -> None:
     path = table.path.parent / "hparams.yaml"
     if not path.is_file():
         return
-    from overfitlint.loaders.hparams import read_hparams
+    from overfitlint.loaders.logs.hparams import read_hparams
 
     hparams, note = read_hparams(path)
     if note:

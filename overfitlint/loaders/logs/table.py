@@ -28,7 +28,7 @@ import numpy as np
 
 from overfitlint.curves import Curves, Series
 from overfitlint.errors import InputError
-from overfitlint.loaders.metric_names import choose_pairs, is_learning_rate
+from overfitlint.loaders.logs.metric_names import choose_pairs, is_learning_rate
 
 EPOCH_NAMES = ("epoch", "epochs")
 STEP_NAMES = ("step", "global_step", "iteration", "iter", "steps", "batch")

@@ -21,9 +21,9 @@ import mmap
 from collections import defaultdict
 from pathlib import Path
 
+from overfitlint import protowire as wire
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, OptimizerFacts, Provenance, Unknown
-from overfitlint.loaders import protowire as wire
 
 NON_TRAINABLE_INPUTS = {"BatchNormalization": (3, 4)}
 # Integer initializers that quantized operators use as weights: (op_type, input position).

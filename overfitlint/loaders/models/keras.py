@@ -719,3 +719,52 @@ def _inbound_names(value: Any) -> list[str]:
 
     walk(value, 0)
     return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- what loading would import
+
+SAFE_MODULES = ("keras", "builtins")
+"""Config ``module`` values Keras resolves inside its own package."""
+
+
+def foreign_objects(path: Path, fmt: str) -> list[str]:
+    """Objects in a model config that loading it with Keras would import from outside Keras
+    (a module of the checked repository, ``os``...) or that hold code (Lambda layers): the
+    probe refuses to load such a model, whatever Keras' safe mode would allow."""
+    if fmt == "keras":
+        with zips.open_zip(path, "Keras archive") as archive:
+            config = _json(zips.read_member(archive, "config.json", path), path, "config.json")
+    else:
+
+        def read():
+            import h5py
+
+            with h5py.File(path, "r") as h5:
+                raw = h5.attrs.get("model_config")
+                return None if raw is None else _json(_text(raw).encode(), path, "model_config")
+
+        config = _h5_call(path, read)
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(config, 0)]
+    while stack:
+        entry, depth = stack.pop()
+        if depth > 200 or len(found) > 20:
+            break
+        if isinstance(entry, dict):
+            module = entry.get("module")
+            class_name = str(entry.get("class_name") or "")
+            if isinstance(module, str) and module.split(".", 1)[0] not in SAFE_MODULES:
+                found.append(f"{module}.{class_name}")
+            registered = entry.get("registered_name")
+            if isinstance(registered, str) and ">" in registered:
+                found.append(registered)
+            if class_name in ("Lambda", "__lambda__") or "__lambda__" in entry:
+                found.append(
+                    f"Lambda ({entry.get('config', {}).get('name', '?')})"
+                    if isinstance(entry.get("config"), dict)
+                    else "Lambda"
+                )
+            stack.extend((value, depth + 1) for value in entry.values())
+        elif isinstance(entry, list):
+            stack.extend((value, depth + 1) for value in entry)
+    return found

@@ -24,32 +24,19 @@ import numpy as np
 
 from overfitlint.curves import Curves, Series
 from overfitlint.errors import InputError
-from overfitlint.settings import Settings
+from overfitlint.facts import SampleCount
+from overfitlint.formats import TENSORBOARD, Detected
+from overfitlint.settings import LoadHints
 
 MAX_LOG_BYTES = 4 << 30
 
 
-def looks_like_event_log(path: Path, head: bytes) -> bool:
-    """A TensorBoard event file or run folder: recognised before any model format."""
-    from overfitlint.loaders.tensorboard_log import is_event_header, looks_like_event_folder
+def load_log(detected: Detected, hints: LoadHints) -> Curves:
+    path = detected.path
+    if detected.format == TENSORBOARD:
+        from overfitlint.loaders.logs.tensorboard import load_tensorboard
 
-    if path.is_dir():
-        return looks_like_event_folder(path)
-    return is_event_header(head)
-
-
-def looks_like_log(path: Path, head: bytes) -> bool:
-    """True for text files and TensorBoard logs; a log loader then says what is wrong."""
-    if path.is_dir():
-        return looks_like_event_log(path, head)
-    return path.is_file()
-
-
-def load_log(path: Path, settings: Settings) -> Curves:
-    if path.is_dir():
-        from overfitlint.loaders.tensorboard_log import load_tensorboard
-
-        return load_tensorboard(path, settings.train_metric, settings.val_metric)
+        return load_tensorboard(path, hints.train_metric, hints.val_metric)
     try:
         size = path.stat().st_size
         if size > MAX_LOG_BYTES:
@@ -58,36 +45,29 @@ def load_log(path: Path, settings: Settings) -> Curves:
             data = handle.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    from overfitlint.loaders.tensorboard_log import is_event_header
-
-    if is_event_header(data[:12]):
-        from overfitlint.loaders.tensorboard_log import load_tensorboard
-
-        return load_tensorboard(path, settings.train_metric, settings.val_metric)
-    from overfitlint.loaders.csv_log import decode_text
+    from overfitlint.loaders.logs.csv_log import decode_text
 
     text = decode_text(data, path)
     if not text.strip():
         raise InputError(f"{path}: the log is empty")
-    from overfitlint.loaders.json_log import load_json_log, looks_like_json
+    from overfitlint.loaders.logs.json_log import load_json_log, looks_like_json
 
     if looks_like_json(text):
-        return load_json_log(path, text, settings.train_metric, settings.val_metric)
-    from overfitlint.loaders.csv_log import read_csv_table
-    from overfitlint.loaders.log_table import to_curves
+        return load_json_log(path, text, hints.train_metric, hints.val_metric)
+    from overfitlint.loaders.logs.csv_log import read_csv_table
+    from overfitlint.loaders.logs.table import to_curves
 
-    return to_curves(read_csv_table(path, text), settings.train_metric, settings.val_metric)
+    return to_curves(read_csv_table(path, text), hints.train_metric, hints.val_metric)
 
 
-def combine_logs(curves: list[Curves], settings: Settings) -> list[Curves]:
-    """Join files that continue the one before them; take the sample count a log implies."""
+def combine_logs(curves: list[Curves]) -> list[Curves]:
+    """Join files that continue the one before them (a run resumed into a new file)."""
     joined: list[Curves] = []
     for item in curves:
         if joined and _continues(joined[-1], item):
             joined[-1] = _join(joined[-1], item)
         else:
             joined.append(item)
-    _take_samples(joined, settings)
     return joined
 
 
@@ -155,19 +135,22 @@ def _join(before: Curves, after: Curves) -> Curves:
     )
 
 
-def _take_samples(curves: list[Curves], settings: Settings) -> None:
+def sample_count(curves: list[Curves], given: int | None) -> SampleCount | None:
+    """``--samples`` when given, else the count the first log that tells implies; each log
+    that implies a count says so in its notes (and whether it was used)."""
+    chosen = SampleCount(given, "--samples") if given is not None else None
     for item in curves:
         if item.samples is None:
             continue
-        if settings.samples is None:
-            settings.samples = item.samples
-            settings.samples_source = f"{item.source}: {item.samples_basis}"
+        if chosen is None:
+            chosen = SampleCount(item.samples, item.source, item.samples_basis or "")
             item.notes.append(
                 f"{item.samples:,} training samples per epoch ({item.samples_basis}); used as "
                 "--samples since none was given"
             )
-        elif settings.samples != item.samples:
+        elif chosen.value != item.samples:
             item.notes.append(
                 f"the log implies {item.samples:,} training samples per epoch "
-                f"({item.samples_basis}); --samples {settings.samples:,} is used"
+                f"({item.samples_basis}); {chosen.value:,} ({chosen.source}) is used"
             )
+    return chosen

@@ -19,8 +19,8 @@ from typing import Any
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
 from overfitlint.loaders import archive as zips
-from overfitlint.loaders.named_tensors import MAX_TENSOR_ELEMENTS
-from overfitlint.loaders.named_tensors import TORCH_DROPOUT_MODULES as DROPOUT_MODULES
+from overfitlint.loaders.models.named_tensors import MAX_TENSOR_ELEMENTS
+from overfitlint.loaders.models.named_tensors import TORCH_DROPOUT_MODULES as DROPOUT_MODULES
 
 # torch._export.serde.schema.ScalarType codes of floating dtypes
 FLOATING = {6, 7, 8, 13, 29, 30, 31, 32, 33}
@@ -227,3 +227,41 @@ def _facts(program: dict, storages: dict[str, str], path: Path) -> ModelFacts:
         input_shapes=input_shapes,
         notes=notes,
     )
+
+
+NESTED_LIMIT = 512 << 20
+
+
+def check_pickles(path: Path) -> None:
+    """Refuse a .pt2 archive any of whose pickles names more than tensor rebuilds and
+    containers (``torch.export.load`` unpickles its weights, constants and sample inputs):
+    each pickled member, and each nested torch.save archive in it, is read as data in strict
+    mode first. Nothing is run."""
+    import io
+    import zipfile
+
+    from overfitlint.loaders.models.torch_pickle import unpickle
+
+    with zips.open_zip(path, "torch.export archive") as archive:
+        for info in archive.infolist():
+            if info.is_dir() or info.file_size == 0:
+                continue
+            with zips.open_member(
+                archive, zips.member_info(archive, info.filename, path, NESTED_LIMIT), path
+            ) as handle:
+                head = handle.read(4)
+            if head[:1] == b"\x80":
+                data = zips.read_member(archive, info.filename, path, NESTED_LIMIT)
+                unpickle(data, f"{path} ({info.filename})", strict=True)
+            elif head == b"PK\x03\x04":
+                nested = zips.read_member(archive, info.filename, path, NESTED_LIMIT)
+                try:
+                    inner = zipfile.ZipFile(io.BytesIO(nested))
+                except zipfile.BadZipFile:
+                    raise InputError(f"{path}: {info.filename} is a damaged archive") from None
+                with inner:
+                    zips.check_names(inner, path)
+                    for name in inner.namelist():
+                        if name.endswith(".pkl"):
+                            data = zips.read_member(inner, name, path, NESTED_LIMIT)
+                            unpickle(data, f"{path} ({info.filename}/{name})", strict=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from overfitlint.errors import InputError
 from overfitlint.facts import ModelFacts, Provenance, Unknown
-from overfitlint.loaders.named_tensors import MAX_TENSOR_ELEMENTS, NamedTensor, group_layers
+from overfitlint.loaders.models.named_tensors import MAX_TENSOR_ELEMENTS, NamedTensor, group_layers
 
 MAX_HEADER = 100 << 20  # the reference implementation's own limit
 ITEM_BITS = {

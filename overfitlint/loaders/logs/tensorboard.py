@@ -19,7 +19,6 @@ tags are written per epoch) or when an ``epoch`` tag maps steps to epochs
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
@@ -27,36 +26,12 @@ import numpy as np
 
 from overfitlint.curves import Curves, Series
 from overfitlint.errors import InputError
-from overfitlint.loaders.log_table import _select_run
-from overfitlint.loaders.metric_names import choose_pairs, is_learning_rate
+from overfitlint.formats import crc32c_python, event_files, masked_crc
+from overfitlint.loaders.logs.metric_names import choose_pairs, is_learning_rate
+from overfitlint.loaders.logs.table import _select_run
 
-MAX_FILES = 2000
-MAX_ENTRIES = 20000
-MAX_DEPTH = 8
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
-_MASK_DELTA = 0xA282EAD8
-
-
-def _crc_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_TABLE = _crc_table()
-
-
-def _crc32c_python(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    table = _TABLE
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def _crc32c_function():
@@ -67,51 +42,7 @@ def _crc32c_function():
             return google_crc32c.value
     except ImportError:
         pass
-    return _crc32c_python
-
-
-def masked_crc(data: bytes, crc=_crc32c_python) -> int:
-    value = crc(data)
-    return (((value >> 15) | (value << 17)) + _MASK_DELTA) & 0xFFFFFFFF
-
-
-def is_event_header(head: bytes) -> bool:
-    """True when the first 12 bytes are a TFRecord header (length and its masked CRC)."""
-    if len(head) < 12:
-        return False
-    return masked_crc(bytes(head[:8])) == _U32.unpack_from(head, 8)[0]
-
-
-def event_files(path: Path) -> list[Path]:
-    """Event files in a folder (sorted by sub-folder and name, i.e. by time), or the file."""
-    if path.is_file():
-        return [path]
-    found: list[Path] = []
-    seen = 0
-    root_depth = len(path.parts)
-    for folder, dirs, files in os.walk(path):
-        dirs.sort()
-        if len(Path(folder).parts) - root_depth >= MAX_DEPTH:
-            dirs[:] = []
-        for name in sorted(files):
-            seen += 1
-            if seen > MAX_ENTRIES or len(found) >= MAX_FILES:
-                return found
-            candidate = Path(folder) / name
-            if ".tfevents" not in name and not name.startswith("events"):
-                continue
-            try:
-                with candidate.open("rb") as handle:
-                    head = handle.read(12)
-            except OSError:
-                continue
-            if is_event_header(head) or (".tfevents" in name and len(head) == 0):
-                found.append(candidate)
-    return found
-
-
-def looks_like_event_folder(path: Path) -> bool:
-    return path.is_dir() and bool(event_files(path))
+    return crc32c_python
 
 
 def _records(data: bytes, crc) -> tuple[list[bytes], str | None]:

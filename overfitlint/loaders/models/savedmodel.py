@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from overfitlint import protowire as wire
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
-from overfitlint.loaders import keras_model
-from overfitlint.loaders import protowire as wire
+from overfitlint.loaders.models import keras as keras_model
 
 MAX_PB = 2 << 30  # protobuf's own limit
 # tensorflow DataType codes of floating types: float, double, bfloat16, half

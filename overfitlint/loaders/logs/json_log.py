@@ -23,7 +23,7 @@ import numpy as np
 
 from overfitlint.curves import Curves
 from overfitlint.errors import InputError
-from overfitlint.loaders.log_table import Column, Table, to_curves
+from overfitlint.loaders.logs.table import Column, Table, to_curves
 
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")

@@ -1,0 +1,204 @@
+"""``overfitlint check`` behind the command line: options to settings, paths to targets, the
+executor, the outputs. The CLI parses; this runs; the pipeline checks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from overfitlint import formats, outputs
+from overfitlint.baseline import read_baseline, write_baseline
+from overfitlint.catalogue import load_catalogue
+from overfitlint.config import Config
+from overfitlint.engine.selection import Selection, check_selectors, resolve
+from overfitlint.errors import InputError
+from overfitlint.executor import run_targets
+from overfitlint.paths import find_root
+from overfitlint.pipeline import with_baseline
+from overfitlint.render import github_summary, render
+from overfitlint.report import AnyReport, MultiReport, MultiRunInfo, Report
+from overfitlint.settings import LoadHints, ProbeConfig, RuleConfig, Settings
+from overfitlint.targets import Target, group
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    paths: tuple[Path, ...]
+    options: Mapping[str, Any]
+    from_config: frozenset[str] = frozenset()
+    """Options whose value came from the config file (not typed on the command line)."""
+    order: list[str] = field(default_factory=list)
+    config: Config | None = None
+
+
+def settings_from(options: Mapping[str, Any], config: Config) -> Settings:
+    catalogue = load_catalogue()
+    cli_layer = Selection(
+        options["select"] or None, tuple(options["extend_select"]), tuple(options["ignore"])
+    )
+    check_selectors(
+        [*(cli_layer.select or ()), *cli_layer.extend_select, *cli_layer.ignore], catalogue
+    )
+    return Settings(
+        load=LoadHints(
+            samples=options["samples"],
+            weight_decay=options["weight_decay"],
+            augmentation={"yes": True, "no": False}.get(options["augmentation"] or ""),
+            folds=options["folds"],
+            train_metric=options["train_metric"],
+            val_metric=options["val_metric"],
+            kept_epoch=options["kept_epoch"],
+            weights=options["weights"],
+            trust_pickle=options["trust_pickle"],
+            trust_torchscript=options["trust_torchscript"],
+        ),
+        rules=RuleConfig(
+            selected=resolve([config.selection, cli_layer], catalogue),
+            thresholds=config.thresholds,
+            severities=config.severities,
+            fail_on=options["fail_on"],
+            fail_on_risk=options["fail_on_risk"],
+        ),
+        probe=ProbeConfig(
+            enabled=options["probe"],
+            device=options["device"],
+            budget=options["probe_budget"],
+            seed=options["probe_seed"],
+            data=options["data"],
+            input_shape=options["input_shape"],
+        ),
+    )
+
+
+def targets_from(paths: tuple[Path, ...], config: Config, request: CheckRequest) -> list[Target]:
+    if paths:
+        return group([formats.detect(path) for path in paths])
+    if config.models:
+        return [
+            Target(
+                entry.name,
+                tuple(formats.detect(path) for path in entry.paths),
+                {  # the entry's values beat the file's top level; flags beat both
+                    key: value
+                    for key, value in entry.overrides.items()
+                    if key in request.from_config or request.options.get(key) is None
+                },
+            )
+            for entry in config.models
+        ]
+    where = config.path or "a config file (pyproject.toml [tool.overfitlint])"
+    raise InputError(
+        "nothing to check: give PATHS (a model file and/or training logs) "
+        f"or list models in a [[models]] manifest in {where}"
+    )
+
+
+def run_check(request: CheckRequest) -> int:
+    options = request.options
+    config = request.config or Config()
+    settings = settings_from(options, config)
+    targets = targets_from(request.paths, config, request)
+    inputs = [path for target in targets for path in target.paths]
+    formats_wanted = list(options["fmt"]) or ["text"]
+    if len(targets) > 1 and "html" in formats_wanted:
+        raise InputError(
+            "--format html shows one model; with several models each gets its own HTML "
+            "report (--report FOLDER or the default reports/)"
+        )
+    root = find_root(Path.cwd())
+    plan = outputs.plan_outputs(
+        formats_wanted, options["output"], request.order, options["output_dir"], config.outputs
+    )
+    for fmt_name, target in plan:
+        if target is not None:
+            outputs.check_target(target, root, inputs, f"--output ({fmt_name})")
+    for option in ("write_baseline", "report_path"):
+        if options[option]:
+            outputs.check_target(options[option], root, inputs, f"--{option.replace('_', '-')}")
+    use_baseline = options["baseline"] and not options["write_baseline"]
+    baseline = read_baseline(options["baseline"]) if use_baseline else None
+    write_html = not options["no_report"]
+    hash_inputs = write_html or bool({"json", "sarif", "html"} & set(formats_wanted))
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    config_path = str(config.path) if config.path else None
+    reports = run_targets(
+        targets,
+        settings,
+        executor="process" if options["jobs"] != 1 else "serial",
+        jobs=options["jobs"],
+        baseline=baseline,
+        hash_inputs=hash_inputs,
+        config_path=config_path,
+    )
+    if options["write_baseline"]:
+        count = write_baseline(options["write_baseline"], reports)
+        click.echo(
+            f"Baseline: recorded {count} finding(s) in {options['write_baseline']}", err=True
+        )
+        written = read_baseline(options["write_baseline"])
+        reports = [with_baseline(r, written, settings.rules) for r in reports]
+    report: AnyReport = (
+        reports[0]
+        if len(reports) == 1
+        else MultiReport(
+            MultiRunInfo(
+                started_at,
+                time.perf_counter() - clock,
+                settings.rules.fail_on,
+                options["jobs"],
+                "process" if options["jobs"] != 1 else "serial",
+                config_path,
+            ),
+            tuple(reports),
+        )
+    )
+    html_targets = _html_targets(reports, options, root, inputs) if write_html else []
+    text_on_stdout = [fmt for fmt, target in plan if target is None] == ["text"]
+    color = text_on_stdout and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    for fmt_name, target in plan:
+        text = render(fmt_name, report, color=color and target is None)
+        if target is not None:
+            outputs.write(target, text)
+        else:
+            click.echo(text, nl=False)
+    for target, run in html_targets:
+        outputs.write(target, render("html", run))
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if "github" in formats_wanted and summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(github_summary(report))
+        except OSError as exc:
+            raise InputError(f"cannot write $GITHUB_STEP_SUMMARY {summary_file}: {exc}") from None
+    for target, _run in html_targets:
+        click.echo(f"HTML report: {target}", err=not text_on_stdout)
+    return 1 if report.summary.failed and not options["write_baseline"] else 0
+
+
+def _html_targets(
+    reports: list[Report], options: Mapping[str, Any], root: Path, inputs: list[Path]
+) -> list[tuple[Path, Report]]:
+    found = []
+    for run in reports:
+        default = outputs.default_report_path(
+            run.model.source if run.model else None, Path(run.inputs[0].path)
+        )
+        if options["output_dir"] is not None:
+            default = options["output_dir"] / default.name
+        if len(reports) == 1:
+            target = options["report_path"] or default
+        else:  # several models: --report names a folder
+            target = options["report_path"] / default.name if options["report_path"] else default
+        outputs.check_target(target, root, inputs, "--report")
+        found.append((target, run))
+    return found

@@ -1,0 +1,51 @@
+"""The verdict of one check, decided by the engine from the rules' roles; renderers state it.
+
+- ``overfitting``: a symptom seen in the curves, or confirmed by the probe;
+- ``at-risk``: causes only (capacity, missing regularization), no curves to tell whether the
+  risk was realised;
+- ``healthy``: the curves were judged and show no overfitting;
+- ``unknown``: nothing could be judged (say why, and how to supply it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+OVERFITTING, AT_RISK, HEALTHY, UNKNOWN = "overfitting", "at-risk", "healthy", "unknown"
+STATUSES = (OVERFITTING, AT_RISK, HEALTHY, UNKNOWN)
+WORST_FIRST = (OVERFITTING, AT_RISK, UNKNOWN, HEALTHY)
+"""The order in which several runs' verdicts make an overall one."""
+
+# The probe's word on a finding.
+CONFIRMED, REFUTED, INCONCLUSIVE = "confirmed", "refuted", "inconclusive"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reason: str
+    checked: tuple[str, ...] = ()
+    """What was checked and passed, in a few words each."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "checked": list(self.checked)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Verdict:
+        data = data or {}
+        return cls(
+            str(data.get("status", UNKNOWN)),
+            str(data.get("reason", "")),
+            tuple(data.get("checked") or ()),
+        )
+
+
+def overall(verdicts: list[Verdict]) -> Verdict:
+    """Several runs: the worst status, with how many runs have it."""
+    if not verdicts:
+        return Verdict(UNKNOWN, "nothing was checked")
+    worst = min(verdicts, key=lambda v: WORST_FIRST.index(v.status))
+    same = sum(1 for v in verdicts if v.status == worst.status)
+    return Verdict(worst.status, f"{same} of {len(verdicts)} runs: {worst.status}")
