@@ -11,6 +11,17 @@ from overfitlint.engine.registry import RegisteredCheck, validated
 
 @cache
 def registered() -> dict[str, RegisteredCheck]:
-    from overfitlint.checks import capacity, curves, folds, regularization, toolbox  # noqa: F401
+    from overfitlint.checks import (  # noqa: F401  (each module registers its checks)
+        accuracy,
+        capacity,
+        divergence,
+        folds,
+        gap,
+        inputs,
+        log_health,
+        past_best,
+        regularization,
+        toolbox,
+    )
 
     return validated(load_catalogue())

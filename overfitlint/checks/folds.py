@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 import numpy as np
 
-from overfitlint.checks.curves import DivergenceVerdict, judge_divergence
+from overfitlint.checks.divergence import DivergenceVerdict, judge_divergence
 from overfitlint.curves import Curves
 from overfitlint.engine.context import CheckContext
 from overfitlint.engine.registry import check
@@ -89,8 +89,8 @@ def inconsistent_folds(ctx: CheckContext) -> Iterator[Finding]:
 def _finding(ctx: CheckContext, experiment: str, folds: list[Fold], judged: list[Fold]):
     val_name = judged[0].curves.loss.val
     axis = judged[0].curves.axis
-    best_epochs = [_epoch(f.verdict.measured.best_epoch) for f in judged]
-    best_values = [float(f.verdict.measured.best_value) for f in judged]
+    best_epochs = [_epoch(f.verdict.rise.best_epoch) for f in judged]
+    best_values = [float(f.verdict.rise.best_value) for f in judged]
     diverging = [f for f in judged if f.verdict.diverging]
     steady = [f for f in judged if not f.verdict.diverging]
     low, high = min(best_values), max(best_values)
@@ -120,12 +120,10 @@ def _finding(ctx: CheckContext, experiment: str, folds: list[Fold], judged: list
     if diverging and steady:
         first = diverging[0]
         val = first.curves.val_loss.finite()
-        onset = first.verdict.measured.onset_index or 0
+        onset = first.verdict.rise.onset_index or 0
         line = int(val.lines[onset])
         verb, whose = ("diverges", "its") if len(diverging) == 1 else ("diverge", "their")
-        rises = ", ".join(
-            f"{f.label} +{f.verdict.measured.rise_from_best_pct:.0f}%" for f in diverging
-        )
+        rises = ", ".join(f"{f.label} +{f.verdict.rise.rise_pct:.0f}%" for f in diverging)
         return ctx.finding(
             f"{len(diverging)} of {len(judged)} folds {verb} ({rises} above {whose} best) "
             f"while the other {len(steady)} do not: the setup overfits some splits; "

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from overfitlint.engine.context import CheckContext
+from overfitlint.engine.context import CheckContext, Checked
 from overfitlint.engine.registry import check
-from overfitlint.facts import Unknown
+from overfitlint.facts import LayerFacts, OptimizerFacts, Unknown
 from overfitlint.findings import Evidence, Finding, Location
 from overfitlint.severity import lower_confidence
 
 
 @check("OFL201", reads=("min_params",))
-def no_dropout(ctx: CheckContext) -> Iterator[Finding]:
+def no_dropout(ctx: CheckContext) -> Iterator[Finding | Checked]:
     model = ctx.model
     assert model is not None
     params = model.trainable_params
     # A dropout layer with rate 0 regularizes nothing (an unknown rate counts as active).
     active = [layer for layer in model.dropout_layers if layer.dropout_rate != 0]
-    if params < ctx.threshold("min_params") or active:
+    if active:
+        yield ctx.checked("dropout", _dropout_summary(active))
+        return
+    if params < ctx.threshold("min_params"):
         return
     dead = len(model.dropout_layers)
     evidence = [
@@ -50,7 +53,7 @@ def no_dropout(ctx: CheckContext) -> Iterator[Finding]:
 
 
 @check("OFL211", reads=("min_params", "min_weight_decay"))
-def no_weight_decay(ctx: CheckContext) -> Iterator[Finding]:
+def no_weight_decay(ctx: CheckContext) -> Iterator[Finding | Checked]:
     model = ctx.model
     assert model is not None
     params = model.trainable_params
@@ -68,7 +71,12 @@ def no_weight_decay(ctx: CheckContext) -> Iterator[Finding]:
             fix=optimizer.remedy or ctx.rule.fix,
         )
         return
-    if optimizer.weight_decay > ctx.threshold("min_weight_decay") or model.regularized_layers:
+    if optimizer.weight_decay > ctx.threshold("min_weight_decay"):
+        yield ctx.checked("weight decay", _decay_summary(optimizer))
+        return
+    if model.regularized_layers:
+        count = len(model.regularized_layers)
+        yield ctx.checked("weight decay", f"weight penalties on {count} layer(s)")
         return
     yield ctx.finding(
         f"trained without weight decay or an L2 penalty (weight_decay={optimizer.weight_decay:g}, "
@@ -81,3 +89,16 @@ def no_weight_decay(ctx: CheckContext) -> Iterator[Finding]:
         location=location,
         subject="model",
     )
+
+
+def _dropout_summary(layers: list[LayerFacts]) -> str:
+    rates = sorted({layer.dropout_rate for layer in layers if layer.dropout_rate is not None})
+    shown = "/".join(f"{rate:g}" for rate in rates) or "rate not read"
+    kinds = sorted({layer.kind for layer in layers})
+    return f"{'/'.join(kinds)} {shown} in {len(layers)} layer(s)"
+
+
+def _decay_summary(optimizer: OptimizerFacts) -> str:
+    kind = optimizer.kind or "optimizer"
+    coupling = {True: ", decoupled", False: ", coupled (L2)"}.get(optimizer.decoupled, "")
+    return f"{kind}, weight decay {optimizer.weight_decay:g}{coupling}"

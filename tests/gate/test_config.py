@@ -109,7 +109,7 @@ def test_severity_and_threshold_overrides(cli, project):
         project / "pyproject.toml",
         "[tool.overfitlint]\nno-report = true\n"
         '[tool.overfitlint.severity]\nno-weight-decay = "error"\n'
-        "[tool.overfitlint.thresholds.OFL301]\npatience = 50\n"
+        "[tool.overfitlint.thresholds.OFL301]\npatience = 50\nshort-min-after = 50\n"
         "[tool.overfitlint.thresholds.no-dropout]\nmin-params = 1000000\n",
     )
     report = run_json(cli, project).json()

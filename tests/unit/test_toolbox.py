@@ -12,7 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from overfitlint import api
 from overfitlint.catalogue import load_catalogue, parse_rule
-from overfitlint.checks.curves import lr_increases
+from overfitlint.checks.divergence import lr_increases
 from overfitlint.checks.folds import group_folds
 from overfitlint.curves import Curves, MetricPair, Series
 from overfitlint.errors import CatalogueError

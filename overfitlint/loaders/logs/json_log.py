@@ -73,6 +73,9 @@ def read_json_table(path: Path, text: str) -> Table:
         if isinstance(document.get("history"), dict):
             position = _member_position(text, start, "history")
             return _lists(path, text, document["history"], lines, position, document)
+        frame = _pandas_frame(document)
+        if frame is not None:
+            return frame(path, text, document, lines, start)
         return _lists(path, text, document, lines, start, None)
     if isinstance(document, list) and document and all(isinstance(d, dict) for d in document):
         rows = list(_elements(text, start))
@@ -81,6 +84,45 @@ def read_json_table(path: Path, text: str) -> Table:
         f"{path}: JSON that is not a training log (expected trainer_state.json, a dict of "
         "metric lists, or a list of per-epoch objects)"
     )
+
+
+# -- pandas DataFrame.to_json() ---------------------------------------------------------------
+
+
+def _row_keys(keys) -> bool:
+    return bool(keys) and all(isinstance(k, str) and k.lstrip("-").isdigit() for k in keys)
+
+
+def _pandas_frame(document: dict):
+    """The reader of a ``DataFrame.to_json()`` layout (a dict of dicts keyed by row index:
+    orient "columns", the default, or orient "index"), or None for any other dict."""
+    values = list(document.values())
+    if not values or not all(isinstance(v, dict) for v in values):
+        return None
+    if all(_row_keys(list(v)) for v in values):
+        return _pandas_columns
+    if _row_keys(list(document)):
+        return _pandas_index
+    return None
+
+
+def _pandas_columns(path: Path, text: str, document: dict, lines, start: int) -> Table:
+    """{"loss": {"0": 0.9, "1": 0.8}, ...}: one dict per column, keyed by the row index."""
+    index = sorted({int(k) for column in document.values() for k in column})
+    rows = [{name: column.get(str(i)) for name, column in document.items()} for i in index]
+    table = _rows_table(path, "pandas-json", rows, [lines(start)] * len(rows))
+    table.notes.append("a pandas DataFrame.to_json() layout: rows in the order of their index")
+    return table
+
+
+def _pandas_index(path: Path, text: str, document: dict, lines, start: int) -> Table:
+    """{"0": {"loss": 0.9, ...}, "1": {...}}: one dict per row, keyed by the row index."""
+    members = dict(_members(text, start))
+    order = sorted(document, key=int)
+    rows = [document[k] for k in order]
+    table = _rows_table(path, "pandas-json", rows, [lines(members.get(k, start)) for k in order])
+    table.notes.append("a pandas DataFrame.to_json(orient='index') layout: one object per row")
+    return table
 
 
 # -- locating values in the text ---------------------------------------------------------
@@ -146,13 +188,24 @@ def _trainer_state(path: Path, text: str, state: dict, lines: _LineIndex, start:
     position = _member_position(text, start, "log_history")
     entries = [(e, lines(p)) for e, p in _elements(text, position) if isinstance(e, dict)]
     notes = []
-    summary = [line for e, line in entries if any(k in e for k in HF_SUMMARY_KEYS)]
-    if summary:
-        entries = [(e, line) for e, line in entries if not any(k in e for k in HF_SUMMARY_KEYS)]
+    summaries = [i for i, (e, _) in enumerate(entries) if any(k in e for k in HF_SUMMARY_KEYS)]
+    if summaries:
+        last = summaries[-1]
+        after = [line for e, line in entries[last + 1 :] if "eval_loss" in e]
         notes.append(
-            f"the summary entry at line {summary[-1]} (train_runtime, train_loss = the mean "
-            "over the whole run) is not a point of the curve"
+            f"the summary entry at line {entries[last][1]} (train_runtime, train_loss = the "
+            "mean over the whole run) is not a point of the curve"
         )
+        if after:
+            notes.append(
+                f"the evaluation after training at line(s) {', '.join(map(str, after))} (a "
+                "trainer.evaluate() of the final or best weights) is not a point of the curve"
+            )
+        entries = [
+            (e, line)
+            for i, (e, line) in enumerate(entries[: last + 1])
+            if not any(k in e for k in HF_SUMMARY_KEYS)
+        ]
     if not entries:
         raise InputError(f"{path}: trainer_state.json has an empty log_history")
     table = _rows_table(
@@ -160,10 +213,29 @@ def _trainer_state(path: Path, text: str, state: dict, lines: _LineIndex, start:
     )
     table.notes[:0] = notes
     table.per_step = True  # several train-loss logs may round to one epoch value
+    table.evaluations_marked = True
+    _resumed_by_step(table)
     meta = {k: _plain(state[k]) for k in HF_META if k in state}
     table.meta.update(meta)
     _hf_samples(table, state)
     return table
+
+
+def _resumed_by_step(table: Table) -> None:
+    """A resumed run whose epoch counter starts again while the global step goes on: the step
+    orders the points (one run), not the epoch (which would split it)."""
+    epoch, step = table.columns.get("epoch"), table.columns.get("step")
+    if epoch is None or step is None or not step.present.all() or not epoch.present.all():
+        return
+    if not (np.diff(epoch.values) < 0).any() or (np.diff(step.values) < 0).any():
+        return
+    restart = int(np.argmax(np.diff(epoch.values) < 0)) + 1
+    del table.columns["epoch"]
+    table.step_name = "step"
+    table.notes.append(
+        f"the epoch counter starts again at line {int(table.lines[restart])} while the global "
+        "step goes on (a resumed run): points are placed by step"
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -36,7 +36,12 @@ TRAIN_TOKENS = frozenset({"train", "training", "trn"})
 VAL_TOKENS = frozenset(
     {"val", "valid", "validation", "eval", "evaluation", "dev", "holdout", "heldout"}
 )
+TEST_TOKENS = frozenset({"test", "testing"})
 WHEN_TOKENS = frozenset({"epoch", "epochs", "mean", "avg", "average", "total"})
+LOSS_LIKE = frozenset(
+    {("mse",), ("mae",), ("rmse",), ("nll",), ("ce",), ("bce",), ("cross", "entropy")}
+)
+"""What a validation column measures when it is the loss under another name (Valid MSE)."""
 ACCURACY_KEYS = frozenset(
     {
         ("acc",),
@@ -78,6 +83,8 @@ def parse_name(name: str) -> NameParts:
         role = "val"
     elif any(t in TRAIN_TOKENS for t in parts):
         role = "train"
+    elif any(t in TEST_TOKENS for t in parts):
+        role = "test"
     # lr/pg0 (Ultralytics) and lr-Adam (Lightning) are learning rates of a param group
     key = tuple(
         sorted(
@@ -86,6 +93,7 @@ def parse_name(name: str) -> NameParts:
                 for t in parts
                 if t not in VAL_TOKENS
                 and t not in TRAIN_TOKENS
+                and t not in TEST_TOKENS
                 and t not in WHEN_TOKENS
                 and t != "step"
             }
@@ -179,6 +187,8 @@ def choose_pairs(
         train = _twin(parsed, ("loss",), "train", source, names)
         if val or train:
             loss = MetricPair(train, val)
+    if loss is not None and loss.val is None:
+        loss = _held_out(loss, parsed, pairing.notes)
     if loss is None or loss.val is None:
         summed = _component_losses(parsed)
         if summed is not None:
@@ -194,6 +204,27 @@ def choose_pairs(
     pairing.loss = loss
     pairing.accuracy = _accuracy(by_lower, parsed, source, names, unmarked_metrics_are_validation)
     return pairing
+
+
+def _held_out(loss: MetricPair, parsed: list[NameParts], notes: list[str]) -> MetricPair:
+    """No validation loss: a test loss, or a validation column that is the loss under another
+    name (``Valid MSE`` beside ``Train loss``), is the held-out curve; the notes say which."""
+    tests = [p for p in parsed if p.role == "test" and p.key == ("loss",)]
+    if len(tests) == 1:
+        notes.append(
+            f"no validation loss: {tests[0].name} (the test set) is taken as the held-out "
+            "curve; a test set that guides training (early stopping, model choice) is no "
+            "longer an unbiased test"
+        )
+        return MetricPair(loss.train, tests[0].name, loss.lower_is_better)
+    others = [p for p in parsed if p.role == "val" and p.key in LOSS_LIKE]
+    if len(others) == 1 and loss.train is not None:
+        notes.append(
+            f"no validation column named loss: {others[0].name} is taken as the validation twin "
+            f"of {loss.train}"
+        )
+        return MetricPair(loss.train, others[0].name, loss.lower_is_better)
+    return loss
 
 
 def _chosen(by_lower, parsed, source, names, train_metric, val_metric) -> MetricPair:

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from overfitlint.curves import Curves, Series
+from overfitlint.curves import Curves, MetricPair, Series
 from overfitlint.errors import InputError
-from overfitlint.loaders.logs.metric_names import choose_pairs, is_learning_rate
+from overfitlint.loaders.logs.metric_names import choose_pairs, is_learning_rate, parse_name
 
 EPOCH_NAMES = ("epoch", "epochs")
 STEP_NAMES = ("step", "global_step", "iteration", "iter", "steps", "batch")
@@ -58,6 +58,9 @@ class Table:
     """Row positions where the file starts a new run (a repeated header)."""
     per_step: bool = False
     """Metrics may be logged several times per epoch (average them)."""
+    evaluations_marked: bool = False
+    """The file marks the end of training itself (HF's summary entry): every validation
+    row before it is a point, and nothing is guessed about rows after the last train row."""
     unmarked_metrics_are_validation: bool = False
     epoch_name: str | None = None
     step_name: str | None = None
@@ -101,12 +104,27 @@ def to_curves(table: Table, train_metric: str | None, val_metric: str | None) ->
         metric_names.append(name)
 
     axis = "epoch"
+    usable = np.ones(table.rows, dtype=bool)
     if epoch_name is not None:
         x, present = columns[epoch_name].values, columns[epoch_name].present
-        bad = ~(present & np.isfinite(x))
-        if bad.any():
-            line = int(table.lines[np.argmax(bad)])
-            raise InputError(f"{path}:{line}: the epoch column has an empty or bad cell")
+        empty = ~present
+        if (present & ~np.isfinite(x)).any():
+            line = int(table.lines[np.argmax(present & ~np.isfinite(x))])
+            raise InputError(f"{path}:{line}: the epoch column has a bad cell")
+        if empty.any():
+            per_step = [n for n in table.columns if parse_name(n).step_level]
+            logged = [n for n in table.columns if n not in (epoch_name, step_name)]
+            only_steps = all(
+                not table.columns[n].present[empty].any() for n in logged if n not in per_step
+            )
+            if empty.all() or not only_steps:
+                line = int(table.lines[np.argmax(empty)])
+                raise InputError(f"{path}:{line}: the epoch column has an empty cell")
+            usable = ~empty
+            notes.append(
+                f"{int(empty.sum())} row(s) without an epoch (e.g. line "
+                f"{int(table.lines[np.argmax(empty)])}: values logged per step) are not points"
+            )
     elif step_name is not None and columns[step_name].present.all():
         x = columns[step_name].values
         axis = "step"
@@ -117,8 +135,21 @@ def to_curves(table: Table, train_metric: str | None, val_metric: str | None) ->
 
     train_names = [n for n in (pairing.loss.train, _acc(pairing, "train")) if n]
     val_names = [n for n in (pairing.loss.val, _acc(pairing, "val")) if n]
-    rows = _select_run(x, table.lines, table.run_breaks, path, notes)
-    rows = _drop_evaluations(rows, x, columns, train_names, val_names, table.lines, notes)
+    train_values = None
+    if train_names:
+        train_column = columns[train_names[0]]
+        train_values = np.where(train_column.present, train_column.values, np.nan)
+    index = np.nonzero(usable)[0]
+    breaks = [int(np.searchsorted(index, b)) for b in table.run_breaks]
+    picked, x_used = select_run(
+        x[index], table.lines[index], breaks, path, notes,
+        None if train_values is None else train_values[index],
+    )  # fmt: skip
+    rows = index[picked]
+    x = x.copy()
+    x[index] = x_used
+    if not table.evaluations_marked:
+        rows = _drop_evaluations(rows, x, columns, train_names, val_names, table.lines, notes)
     x_rows = x[rows]
     groups, first_of_group = _groups(x_rows)
     if groups is not None and not table.per_step:
@@ -146,7 +177,7 @@ def to_curves(table: Table, train_metric: str | None, val_metric: str | None) ->
         )
     if not series:
         raise InputError(f"{path}: no metric column holds a number")
-    _check_pairs_have_points(pairing, series, path)
+    pairing.loss = _drop_empty(pairing.loss, series, notes)
     _note_epoch_base(x_rows, axis, epoch_name, notes)
     lr = next((n for n in metric_names if is_learning_rate(n) and n in series), None)
     return Curves(
@@ -173,10 +204,15 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _check_pairs_have_points(pairing, series: dict[str, Series], path: Path) -> None:
-    for name in (pairing.loss.train, pairing.loss.val):
+def _drop_empty(loss: MetricPair, series: dict[str, Series], notes: list[str]) -> MetricPair:
+    """A loss column without a single number (validation that never ran) is no curve."""
+    train, val = loss.train, loss.val
+    for name in (train, val):
         if name and name not in series:
-            raise InputError(f"{path}: column {name!r} has no numbers")
+            notes.append(f"column {name!r} holds no number (never logged): it is not a curve")
+    return MetricPair(
+        train if train in series else None, val if val in series else None, loss.lower_is_better
+    )
 
 
 def _note_epoch_base(x: np.ndarray, axis: str, epoch_name: str | None, notes: list[str]) -> None:
@@ -184,13 +220,16 @@ def _note_epoch_base(x: np.ndarray, axis: str, epoch_name: str | None, notes: li
         notes.append("epochs are numbered from 1, as in the file")
 
 
-def _select_run(
-    x: np.ndarray, lines: np.ndarray, breaks: list[int], path: Path, notes: list[str]
-) -> np.ndarray:
-    """Row positions of the run to judge: resumed epochs replace, restarts start anew."""
-    starts = set(np.nonzero(x[1:] < x[:-1])[0] + 1) | set(breaks)
-    if not starts:
-        return np.arange(x.size)
+def _continues(train: np.ndarray | None, before: int, after: int) -> bool:
+    """A restart whose training loss picks up where the run before it ended (another fit()
+    call on the same model), rather than starting again from an untrained model."""
+    if train is None:
+        return False
+    end, start = float(train[before]), float(train[after])
+    return bool(np.isfinite(end) and np.isfinite(start) and start <= 1.1 * end)
+
+
+def _check_order(x: np.ndarray, lines: np.ndarray, path: Path) -> None:
     backward = np.nonzero(x[1:] < x[:-1])[0] + 1
     if backward.size > max(MAX_REORDERS, x.size // 10):
         shown = ", ".join(str(int(lines[i])) for i in backward[:3])
@@ -198,6 +237,42 @@ def _select_run(
             f"{path}: the epochs are out of order ({backward.size} steps back, at lines "
             f"{shown} ...); sort the log by epoch, or split it into one file per run"
         )
+
+
+def select_run(
+    x: np.ndarray,
+    lines: np.ndarray,
+    breaks: list[int],
+    path: Path,
+    notes: list[str],
+    train: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the run to judge, and the x values: resumed epochs replace,
+    restarts start anew, and fit() calls that continue one model are numbered on."""
+    starts = set(np.nonzero(x[1:] < x[:-1])[0] + 1) | set(breaks)
+    if not starts:
+        return np.arange(x.size), x
+    _check_order(x, lines, path)
+    x = x.copy()
+    chained = 0
+    first = x[0]
+    bounds = sorted(starts - set(breaks))
+    for position, start in enumerate(bounds):
+        end = bounds[position + 1] if position + 1 < len(bounds) else x.size
+        restarted = x[start] <= first  # the counter starts again, not a resume mid-run
+        if restarted and x[start] <= x[start - 1] and _continues(train, start - 1, start):
+            step = 1.0 if start < 2 else max(float(x[start - 1] - x[start - 2]), 1.0)
+            x[start:end] += x[start - 1] + step - x[start]
+            chained += 1
+    if chained:
+        notes.append(
+            f"the epoch counter restarts {chained} time(s) but the training loss goes on where "
+            "it stopped (fit() called again on the same model): the rows are kept in file order "
+            "and numbered on"
+        )
+    starts = set(np.nonzero(x[1:] < x[:-1])[0] + 1) | set(breaks)
+    if not starts:
+        return np.arange(x.size), x
     bounds = [0, *sorted(starts), x.size]
     current = np.arange(bounds[0], bounds[1])
     earlier_runs: list[np.ndarray] = []
@@ -225,7 +300,7 @@ def _select_run(
             f"the file holds {len(earlier_runs) + 1} runs (the counter restarts); the last "
             f"run ({lines_span(lines[current])}) is judged, earlier runs ignored ({spans})"
         )
-    return current
+    return current, x
 
 
 def _drop_evaluations(

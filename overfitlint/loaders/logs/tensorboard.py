@@ -28,7 +28,7 @@ from overfitlint.curves import Curves, Series
 from overfitlint.errors import InputError
 from overfitlint.formats import crc32c_python, event_files, masked_crc
 from overfitlint.loaders.logs.metric_names import choose_pairs, is_learning_rate
-from overfitlint.loaders.logs.table import _select_run
+from overfitlint.loaders.logs.table import select_run
 
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
@@ -148,7 +148,7 @@ def _curves(path, files, tags, notes, train_metric, val_metric) -> Curves:
         values = np.asarray(bucket["v"], dtype=np.float64)
         tag_notes: list[str] = []
         try:
-            rows = _select_run(x, records, [], path, tag_notes)
+            rows, _ = select_run(x, records, [], path, tag_notes)
         except InputError:  # steps shuffled: TensorBoard itself just sorts them
             rows = np.arange(x.size)
             tag_notes.append("shuffled")
