@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from overfitlint.render.safe import json_safe
+from overfitlint.report import AnyReport
 
 
-def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, allow_nan=False) + "\n"
+def render_json(report: AnyReport) -> str:
+    return json.dumps(json_safe(report.to_dict()), indent=2, allow_nan=False) + "\n"
