@@ -14,6 +14,7 @@ line, ``wrap()`` never lets a continuation line open with ``:``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import textwrap
@@ -86,6 +87,14 @@ def wrap(text: str, width: int, initial_indent: str, subsequent_indent: str) -> 
         else:
             lines.append(line)
     return lines
+
+
+def json_text(document: Any) -> str:
+    """``document`` as indented JSON that no CI log reads as a command: control characters
+    are escaped (``ensure_ascii``) and ``##[`` inside a string is written ``##\\u005b``, the same
+    string to any JSON reader."""
+    text = json.dumps(json_safe(document), indent=2, allow_nan=False)
+    return text.replace(LEGACY_COMMAND, "##\\u005b") + "\n"
 
 
 def json_safe(value: Any) -> Any:

@@ -11,7 +11,6 @@ verdict in ``properties``. With a baseline, the findings it accepted are results
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from overfitlint import __version__
@@ -20,7 +19,7 @@ from overfitlint.findings import Finding
 from overfitlint.render.explain import render_explanation
 from overfitlint.render.locations import artifact_uri, finding_file
 from overfitlint.render.reading import escalation, number
-from overfitlint.render.safe import json_safe, plain, plain_tree
+from overfitlint.render.safe import json_text, plain, plain_tree
 from overfitlint.report import SCHEMA_VERSION, AnyReport, MultiReport, Report
 from overfitlint.verdict import Verdict
 
@@ -270,4 +269,4 @@ def build_sarif(report: AnyReport) -> dict[str, Any]:
 
 
 def render_sarif(report: AnyReport) -> str:
-    return json.dumps(json_safe(build_sarif(report)), indent=2, allow_nan=False) + "\n"
+    return json_text(build_sarif(report))
