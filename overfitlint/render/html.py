@@ -46,6 +46,8 @@ MAX_LAYER_ROWS = 150
 """Layers listed one per row; smaller ones are summed up in one row (keeps the file small)."""
 URL = re.compile(r"https?://[^\s<>\"'`]+")
 CODE = re.compile(r"`([^`\n]+)`")
+EVIDENCE_LABELS = {"rise": "rise (mean of the last epochs vs the best)"}
+"""Evidence whose name alone would pass for the change between two values shown beside it."""
 RATIO_THRESHOLDS = ("info_ratio", "warn_ratio")
 """The thresholds of the rule that judges parameters per sample (found by these names)."""
 
@@ -284,7 +286,11 @@ def _finding_view(
         "where": _where(f),
         "where_extra": extra,
         "evidence": [
-            {"label": label_text(e.name), "value": value_text(e.value, e.unit)} for e in f.evidence
+            {
+                "label": EVIDENCE_LABELS.get(e.name, label_text(e.name)),
+                "value": value_text(e.value, e.unit),
+            }
+            for e in f.evidence
         ],
         "fix": paragraphs(f.fix),
         # a model rule's example is the change to make; a curve rule's is a log (see its rule)

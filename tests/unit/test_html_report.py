@@ -264,6 +264,8 @@ def test_overfit_report_content(overfit_report):
     assert "36.1 trainable parameters per training sample" in text
     assert "OFL101 reports it as information from 1 and warns from 10" in text
     assert "Probe: skipped" in text
+    # the rule's rise sits next to the best and last values: it says what it is
+    assert '<td>rise (mean of the last epochs vs the best)</td><td class="num">35.71%' in html
     assert "sha256" in text and overfit_report.inputs[0].sha256 in text
     # layers by size: fc2 (65,792) before fc0 (5,376) before fc4 (1,028)
     assert text.index("65,792") < text.index("5,376") < text.index("1,028")
