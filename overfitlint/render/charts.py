@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
 
 import numpy as np
+
+from overfitlint.curves import Curves, MetricPair
+from overfitlint.curves import Series as CurveSeries
+from overfitlint.render.reading import (
+    best_epoch,
+    findings_about,
+    number,
+    series_best,
+    severity_rank,
+    value_at,
+    worst,
+)
+from overfitlint.report import Report
 
 
 @dataclass(frozen=True)
@@ -42,18 +55,18 @@ MAX_POINTS = WIDE.max_points
 LOG_RATIO = 30.0
 """A loss whose largest value is this many times its smallest is drawn on a log scale."""
 
-PAIRS = (
-    # (key in a log document, chart title, lower is better)
-    ("loss", "Loss", True),
-    ("accuracy", "Accuracy", False),
+PAIRS: tuple[tuple[str, str, bool, Callable[[Curves], MetricPair | None]], ...] = (
+    # (key, chart title, lower is better, the log's pair)
+    ("loss", "Loss", True, lambda curves: curves.loss),
+    ("accuracy", "Accuracy", False, lambda curves: curves.accuracy),
 )
 
 Point = tuple[float, float]
 
 
 @dataclass
-class Series:
-    """One line: a metric of one run."""
+class Line:
+    """One drawn series: a metric of one run."""
 
     name: str
     role: str  # "train" or "val"
@@ -82,7 +95,7 @@ class Shade:
     x: float
     width: float
     label: str
-    diverged: bool  # OFL301 fired on this run: the epochs past the best are the problem
+    diverged: bool  # a symptom about this run's validation loss: the epochs past the best
 
 
 @dataclass
@@ -105,7 +118,7 @@ class Chart:
     metric: str  # "loss" or "accuracy"
     title: str
     y_label: str
-    series: list[Series]
+    series: list[Line]
     x_ticks: list[Tick]
     y_ticks: list[Tick]
     log_scale: bool
@@ -114,6 +127,7 @@ class Chart:
     shades: list[Shade] = field(default_factory=list)
     dots: list[Dot] = field(default_factory=list)
     gaps: list[Dot] = field(default_factory=list)  # non-finite values, drawn on the x axis
+    onset_by: list[str] = field(default_factory=list)  # codes of the findings that found onsets
     thinned: bool = False
     frame: Frame = WIDE
     plot: dict[str, float] = field(default_factory=dict)
@@ -153,43 +167,29 @@ class Run:
     source: str
     label: str
     best_epoch: float | None
+    """The one best epoch (``reading.best_epoch``): a finding's ``best_epoch``, else the
+    logged minimum of the validation loss."""
     onset_epoch: float | None
     last_epoch: float | None
-    from_finding: bool
-    evidence: dict[str, Any] = field(default_factory=dict)
-    """OFL301's evidence for this log, when it fired on it."""
+    diverged: bool
+    """A symptom (warning or above) about this log's validation loss: the epochs past the best
+    are the problem."""
+    onset_by: tuple[str, ...] = ()
+    """The codes of the findings that measured the onset."""
+    tone: str = "ok"
+    """The worst severity of the symptoms about this log's validation loss ("ok": none)."""
 
 
 # -- data ----------------------------------------------------------------------------------
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _as_floats(items: list[Any]) -> np.ndarray:
-    """Numbers as floats; anything else (a "nan" string, None, text) as NaN."""
-    array = np.asarray(items)
-    if array.ndim == 1 and array.dtype.kind in "iuf":
-        return array.astype(float)
-    return np.array([v if (v := _number(item)) is not None else np.nan for item in items])
-
-
-def segments(series: dict[str, Any]) -> tuple[list[list[Point]], list[float]]:
-    """The finite points of a series, split where a value is NaN/inf/missing, and those epochs."""
-    epochs, values = series.get("epochs"), series.get("values")
-    if not isinstance(epochs, list) or not isinstance(values, list):
-        return [], []
-    count = min(len(epochs), len(values))
+def segments(series: CurveSeries) -> tuple[list[list[Point]], list[float]]:
+    """The finite points of a series, split where a value is NaN/inf, and those epochs."""
+    count = min(len(series.epochs), len(series.values))
     if not count:
         return [], []
-    x, y = _as_floats(epochs[:count]), _as_floats(values[:count])
+    x = np.asarray(series.epochs[:count], dtype=float)
+    y = np.asarray(series.values[:count], dtype=float)
     keep = np.isfinite(x)  # a point without a usable epoch is left out, not a gap
     x, y = x[keep], y[keep]
     good = np.isfinite(y)
@@ -273,81 +273,36 @@ def _run_label(source: str, sources: list[str]) -> str:
 # -- runs and their markers ------------------------------------------------------------------
 
 
-def _evidence(finding: dict[str, Any]) -> dict[str, Any]:
-    evidence = finding.get("evidence")
-    items = evidence if isinstance(evidence, list) else []
-    return {e.get("name"): e.get("value") for e in items if isinstance(e, dict)}
-
-
-def _divergence_by_source(report: dict[str, Any], sources: list[str]) -> dict[str, dict]:
-    """OFL301's evidence for each log it fired on (matched by path, else by file name)."""
-    found: dict[str, dict] = {}
-    findings = report.get("findings")
-    for finding in findings if isinstance(findings, list) else []:
-        if not isinstance(finding, dict) or finding.get("code") != "OFL301":
-            continue
-        where = str(_dict(finding.get("location")).get("file") or "")
-        match = where if where in sources else None
-        if match is None:
-            same_name = [s for s in sources if PurePath(s).name == PurePath(where).name]
-            match = same_name[0] if len(same_name) == 1 else None
-        if match and match not in found:
-            found[match] = _evidence(finding)
-    return found
-
-
-def _best_of(log: dict[str, Any], name: str | None, lower_is_better: bool) -> float | None:
-    series = _dict(_dict(log.get("series")).get(name)) if name else {}
-    if not series:
-        return None
-    parts, _ = segments(series)
-    points = [p for part in parts for p in part]
-    if not points:
-        return None
-    pick = min if lower_is_better else max
-    return pick(points, key=lambda p: p[1])[0]
-
-
-def _last_epoch(log: dict[str, Any]) -> float | None:
-    ends = []
-    for series in _dict(log.get("series")).values():
-        if not isinstance(series, dict):
-            continue
-        parts, _ = segments(series)
-        ends.extend(part[-1][0] for part in parts)
+def _last_epoch(curves: Curves) -> float | None:
+    ends = [part[-1][0] for series in curves.series.values() for part in segments(series)[0]]
     return max(ends) if ends else None
 
 
-def logs_of(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The report's logs (runs are numbered in this list)."""
-    logs = report.get("logs")
-    return [log for log in logs if isinstance(log, dict)] if isinstance(logs, list) else []
+WARNING = severity_rank("warning")
 
 
-def runs_of(report: dict[str, Any]) -> list[Run]:
-    logs = logs_of(report)
-    sources = [str(log.get("source", "")) for log in logs]
-    divergence = _divergence_by_source(report, sources)
+def runs_of(report: Report) -> list[Run]:
+    sources = [log.source for log in report.logs]
     runs = []
-    for index, log in enumerate(logs):
-        source = sources[index]
-        found = divergence.get(source)
-        loss = _dict(log.get("loss"))
-        if found and _number(found.get("best_epoch")) is not None:
-            best = _number(found.get("best_epoch"))
-            onset = _number(found.get("onset_epoch"))
-        else:
-            best, onset = _best_of(log, loss.get("val"), True), None
+    for index, curves in enumerate(report.logs):
+        about = findings_about(report, curves, curves.loss.val)
+        symptoms = [f for f in about if f.role == "symptom"]
+        onsets = [
+            (number(f.evidence_value("onset_epoch")), f.code)
+            for f in about
+            if number(f.evidence_value("onset_epoch")) is not None
+        ]
         runs.append(
             Run(
                 index=index,
-                source=source,
-                label=_run_label(source, sources),
-                best_epoch=best,
-                onset_epoch=onset,
-                last_epoch=_last_epoch(log),
-                from_finding=bool(found),
-                evidence=dict(found or {}),
+                source=curves.source,
+                label=_run_label(curves.source, sources),
+                best_epoch=best_epoch(report, curves),
+                onset_epoch=onsets[0][0] if onsets else None,
+                last_epoch=_last_epoch(curves),
+                diverged=any(severity_rank(f.severity) >= WARNING for f in symptoms),
+                onset_by=tuple(dict.fromkeys(code for _, code in onsets)),
+                tone=worst(symptoms) or "ok",
             )
         )
     return runs
@@ -361,28 +316,31 @@ def _path(points: list[list[Point]], sx, sy) -> str:
     return " ".join("M" + " ".join(f"{sx(x):.1f} {sy(y):.1f}" for x, y in part) for part in points)
 
 
-def _summary(name: str, role: str, parts: list[list[Point]], lower_is_better: bool) -> str:
+def _summary(name: str, role: str, parts: list[list[Point]], best: float | None) -> str:
+    """One line per series. A validation series is read at its best epoch (so that the
+    percentage is the one of the two values shown); a training series where it started and
+    ended. Values with 4 significant digits, as the cards show them."""
     points = [p for part in parts for p in part]
     first, last = points[0], points[-1]
-    if role == "val":
-        pick = min if lower_is_better else max
-        best = pick(points, key=lambda p: p[1])
-        change = ""
-        if best[1] != 0 and last[0] != best[0]:
-            change = f", {(last[1] / best[1] - 1) * 100:+.1f}% on the best as logged"
-        return (
-            f"{name}: best {fmt(best[1])} at epoch {fmt(best[0])}, "
-            f"last {fmt(last[1])} at epoch {fmt(last[0])}{change}"
-        )
-    start, end = (
-        f"{fmt(first[1])} at epoch {fmt(first[0])}",
-        f"{fmt(last[1])} at epoch {fmt(last[0])}",
-    )
-    return f"{name}: {start} to {end}"
+    end = f"last {_value(last[1])} at epoch {fmt(last[0])}"
+    if role != "val":
+        start = f"{_value(first[1])} at epoch {fmt(first[0])}"
+        return f"{name}: {start} to {_value(last[1])} at epoch {fmt(last[0])}"
+    at_best = next((y for x, y in points if x == best), None)
+    if best is None or at_best is None:
+        return f"{name}: {end}"
+    change = ""
+    if at_best != 0 and last[0] != best:
+        change = f" ({(last[1] / at_best - 1) * 100:+.1f}% on the best)"
+    return f"{name}: {_value(at_best)} at its best epoch {fmt(best)}, {end}{change}"
+
+
+def _value(value: float) -> str:
+    return f"{value:.4g}"
 
 
 def build_chart(
-    report: dict[str, Any],
+    report: Report,
     runs: list[Run],
     key: str,
     title: str,
@@ -390,27 +348,33 @@ def build_chart(
     frame: Frame = WIDE,
 ) -> Chart | None:
     """The chart of one metric pair over every run, or None when no run logged it."""
-    logs = logs_of(report)
+    pair_of = next(get for k, _, _, get in PAIRS if k == key)
     wanted: list[tuple[Run, str, str, list[list[Point]], list[float]]] = []
     names: list[str] = []
     for run in runs:
-        log = logs[run.index]
-        pair = log.get(key)
-        if not isinstance(pair, dict):
+        curves = report.logs[run.index]
+        pair = pair_of(curves)
+        if pair is None:
             continue
-        for role in ("train", "val"):
-            name = pair.get(role)
-            series = _dict(log.get("series")).get(name) if isinstance(name, str) else None
-            if not isinstance(series, dict):
+        for role, name in (("train", pair.train), ("val", pair.val)):
+            series = curves.get(name)
+            if series is None:
                 continue
             parts, bad = segments(series)
             if parts or bad:
-                wanted.append((run, role, str(name), parts, bad))
-                if name not in names:
-                    names.append(str(name))
+                wanted.append((run, role, series.name, parts, bad))
+                if series.name not in names:
+                    names.append(series.name)
     points = [p for *_, parts, _ in wanted for part in parts for p in part]
     if not points:
         return None
+    bests = {
+        (run.index, name): series_best(
+            report, report.logs[run.index], report.logs[run.index].get(name), lower_is_better
+        )
+        for run, role, name, _, _ in wanted
+        if role == "val"
+    }
 
     xs = [x for x, _ in points] + [x for *_, bad in wanted for x in bad]
     ys = [y for _, y in points]
@@ -445,8 +409,8 @@ def build_chart(
         drawn = sum(len(p) for p in drawn_parts)
         thinned = thinned or drawn < count
         if parts:
-            series.append(Series(name, role, run.index, _path(drawn_parts, sx, sy), drawn, count))
-            text = _summary(name, role, parts, lower_is_better)
+            series.append(Line(name, role, run.index, _path(drawn_parts, sx, sy), drawn, count))
+            text = _summary(name, role, parts, bests.get((run.index, name)))
             summary.append(f"{run.label}: {text}" if len(runs) > 1 else text)
         for x in bad:
             gaps.append(
@@ -475,11 +439,18 @@ def build_chart(
         frame=frame,
         plot=plot,
     )
-    _mark(chart, runs, logs, key, lower_is_better, sx, sy)
+    _mark(chart, report, runs, key, sx, sy)
     return chart
 
 
-def _mark(chart: Chart, runs: list[Run], logs, key, lower_is_better, sx, sy) -> None:
+def _mark(
+    chart: Chart,
+    report: Report,
+    runs: list[Run],
+    key: str,
+    sx: Callable[[float], float],
+    sy: Callable[[float], float],
+) -> None:
     """Best epoch, divergence onset, the epochs past the best, and the best point."""
     plot = chart.plot
     several = len(runs) > 1
@@ -500,7 +471,7 @@ def _mark(chart: Chart, runs: list[Run], logs, key, lower_is_better, sx, sy) -> 
                     sx(best),
                     round(sx(run.last_epoch) - sx(best), 1),
                     f"{fmt(past)} epochs past the best epoch {fmt(best)}{suffix}",
-                    run.from_finding,
+                    run.diverged,
                 )
             )
         if run.onset_epoch is not None:
@@ -510,21 +481,20 @@ def _mark(chart: Chart, runs: list[Run], logs, key, lower_is_better, sx, sy) -> 
                     "onset", run.index, onset, sx(onset), f"onset {fmt(onset)}", label_y, "start"
                 )
             )
-        if key == "loss":
-            pair = _dict(logs[run.index].get("loss"))
-            series = _dict(logs[run.index].get("series")).get(str(pair.get("val") or ""))
-            if isinstance(series, dict):
-                parts, _ = segments(series)
-                at = [p for part in parts for p in part if p[0] == best]
-                if at:
-                    chart.dots.append(
-                        Dot(
-                            run.index,
-                            sx(at[0][0]),
-                            sy(at[0][1]),
-                            f"best {pair.get('val')} {fmt(at[0][1])} at epoch {fmt(best)}{suffix}",
-                        )
-                    )
+        curves = report.logs[run.index]
+        at_best = value_at(curves.val_loss, best) if key == "loss" else None
+        if at_best is not None:
+            chart.dots.append(
+                Dot(
+                    run.index,
+                    sx(best),
+                    sy(at_best),
+                    f"best {curves.loss.val} {fmt(at_best)} at epoch {fmt(best)}{suffix}",
+                )
+            )
+    chart.onset_by = list(
+        dict.fromkeys(code for run in runs if run.onset_epoch is not None for code in run.onset_by)
+    )
     _spread_labels(chart)
 
 
@@ -544,11 +514,11 @@ def _spread_labels(chart: Chart) -> None:
     chart.markers = kept
 
 
-def charts_for(report: dict[str, Any], runs: list[Run] | None = None) -> list[Figure]:
+def charts_for(report: Report, runs: list[Run] | None = None) -> list[Figure]:
     """One figure per metric pair (loss, then accuracy), every log overlaid as a run."""
     runs = runs_of(report) if runs is None else runs
     figures = []
-    for key, title, lower_is_better in PAIRS:
+    for key, title, lower_is_better, _ in PAIRS:
         views = [build_chart(report, runs, key, title, lower_is_better, f) for f in FRAMES]
         if all(views):
             figures.append(Figure(f"chart-{key}", key, title, [v for v in views if v]))

@@ -1,27 +1,43 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no scripts, no network).
 
-It reads the report document alone (the dict that ``--format json`` prints), so a
-saved JSON result renders exactly as the live run would have (``overfitlint
-report``). This module only *prepares* the data (ordering, number formatting,
-chart geometry); every piece of markup lives in ``templates/`` and Jinja2
-escapes every string, because every string from a model or a log is hostile.
+It reads the typed report alone, and only what its JSON document keeps, so a saved JSON
+result renders exactly as the live run would have (``overfitlint report``). This module only
+*prepares* the data (ordering, number formatting, chart geometry); every piece of markup lives
+in ``templates/``. Jinja2 escapes every string, and every value printed passes through
+``safe.visible`` first, because every string from a model or a log is hostile.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from functools import cache
 from itertools import pairwise
 from pathlib import PurePath
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from overfitlint.catalogue import load_catalogue
-from overfitlint.render.charts import Run, charts_for, logs_of, runs_of
+from overfitlint.catalogue import RuleSpec, load_catalogue
+from overfitlint.facts import ModelFacts, Unknown
+from overfitlint.findings import Finding
+from overfitlint.render.charts import Run, charts_for, runs_of
+from overfitlint.render.reading import (
+    SEVERITY_RANK,
+    escalation,
+    finite_points,
+    number,
+    severity_rank,
+    value_at,
+    verdict_headline,
+    verdict_tone,
+    worst,
+)
+from overfitlint.render.safe import visible
+from overfitlint.report import SCHEMA_VERSION, AnyReport, MultiReport, Report
 
-SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
 CONFIDENCE_RANK = {"high": 2, "medium": 1, "low": 0}
 ROLE_RANK = {"symptom": 0, "cause": 1, "notice": 2}
 PROBE_STATUSES = ("confirmed", "refuted", "inconclusive")
@@ -29,6 +45,19 @@ MAX_LAYER_ROWS = 150
 """Layers listed one per row; smaller ones are summed up in one row (keeps the file small)."""
 URL = re.compile(r"https?://[^\s<>\"'`]+")
 CODE = re.compile(r"`([^`\n]+)`")
+EVIDENCE_LABELS: dict[str, str] = {}
+"""Evidence names shown with a longer label in the finding cards."""
+"""Evidence whose name alone would pass for the change between two values shown beside it."""
+RATIO_THRESHOLDS = ("info_ratio", "warn_ratio")
+"""The thresholds of the rule that judges parameters per sample (found by these names)."""
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}``: control characters shown as escapes (markup made by a macro has
+    been through here already)."""
+    if isinstance(value, Markup):
+        return value
+    return visible("" if value is None else value)
 
 
 @cache
@@ -38,12 +67,13 @@ def _environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters["num"] = value_text
     return env
 
 
-def render_html(report: dict[str, Any]) -> str:
+def render_html(report: AnyReport) -> str:
     template = _environment().get_template("report.html.j2")
     return template.render(view=build_view(report))
 
@@ -68,9 +98,9 @@ def value_text(value: Any, unit: str = "") -> str:
             text = f"{value:,.0f}"
         else:
             text = f"{value:.4g}"
-    elif isinstance(value, dict):
+    elif isinstance(value, Mapping):
         text = ", ".join(f"{k} {value_text(v)}" for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, list | tuple):
         text = ", ".join(value_text(v) for v in value)
     else:
         text = str(value)
@@ -107,115 +137,100 @@ def rich(text: str, *, links: bool = False) -> list[tuple[str, str]]:
     return [(kind, piece) for kind, piece in parts if piece]
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _scalar_items(data: dict[str, Any], skip: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Every non-empty value of a dict, nested ones flattened into text."""
+def _scalars(data: Mapping[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """The plain values of a mapping (nested ones are left to their own views)."""
     return [
         (label_text(key), value_text(value))
         for key, value in data.items()
-        if key not in skip and value not in (None, "", [], {})
+        if key not in skip
+        and value not in (None, "", [], {})
+        and not isinstance(value, Mapping | list | tuple)
     ]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 # -- the view --------------------------------------------------------------------------------
 
 
-def build_view(report: dict[str, Any]) -> dict[str, Any]:
+def build_view(report: AnyReport) -> dict[str, Any]:
     """What the templates show: one run, or several models (``runs``) with one verdict."""
     catalogue = load_catalogue()
-    runs = [r for r in _list(report.get("runs")) if isinstance(r, dict)]
-    if not runs:
+    tool = f"overfitlint {report.tool_version}"
+    if not isinstance(report, MultiReport):
         view = build_run_view(report, catalogue)
         view["multi"] = False
         view["rules"] = _rules_view([view], [report], catalogue)
         return view
-    views = [build_run_view(r, catalogue, prefix=f"m{i + 1}-") for i, r in enumerate(runs)]
-    findings = [f for v in views for f in v["findings"]]
-    tool = _dict(report.get("tool"))
-    verdict = _verdict(report, findings)
-    failing = sum(1 for v in views if v["verdict"]["state"] == "fail")
-    fail_on = str(_dict(report.get("run")).get("fail_on") or "warning")
-    verdict["detail"] = f"{failing} of {len(views)} models fail at --fail-on {fail_on}"
+    views = [build_run_view(r, catalogue, prefix=f"m{i + 1}-") for i, r in enumerate(report.runs)]
+    failing = sum(1 for r in report.runs if r.summary.failed)
+    fail_on = report.run.fail_on
+    verdict = _verdict(report, [f for v in views for f in v["findings"]])
+    verdict["gate"] = {
+        "failed": report.summary.failed,
+        "text": f"{failing} of {len(views)} models fail at --fail-on {fail_on}",
+    }
     return {
         "multi": True,
         "title": f"{len(views)} models",
-        "inputs": [i for i in _list(report.get("inputs")) if isinstance(i, dict)],
+        "inputs": report.inputs,
+        "notes": (),
         "verdict": verdict,
         "runs": views,
-        "rules": _rules_view(views, runs, catalogue),
-        "tool": f"{tool.get('name', 'overfitlint')} {tool.get('version', '?')}",
+        "rules": _rules_view(views, list(report.runs), catalogue),
+        "tool": tool,
     }
 
 
 def build_run_view(
-    report: dict[str, Any], catalogue: dict[str, Any], prefix: str = ""
+    report: Report, catalogue: Mapping[str, RuleSpec], prefix: str = ""
 ) -> dict[str, Any]:
     """The view of one check (one model and its logs); ``prefix`` keeps element ids unique."""
     findings = [
-        _finding_view(f, i, catalogue, prefix)
-        for i, f in enumerate(_list(report.get("findings")))
-        if isinstance(f, dict)
+        _finding_view(report, f, i, catalogue, prefix) for i, f in enumerate(report.findings)
     ]
     anchors: dict[str, str] = {}
     for f in findings:
         anchors.setdefault(f["code"], f["anchor"])
     for f in findings:
         f["corroborated"] = [{"code": c, "anchor": anchors.get(c)} for c in f["corroborated_by"]]
-    inputs = [i for i in _list(report.get("inputs")) if isinstance(i, dict)]
-    model = report.get("model") if isinstance(report.get("model"), dict) else None
+        f["contradicted"] = [{"code": c, "anchor": anchors.get(c)} for c in f["contradicted_by"]]
     runs = runs_of(report)
     charts = charts_for(report, runs)
     for figure in charts:
         figure.id = prefix + figure.id
         for chart in figure.views:
             chart.id = prefix + chart.id
-    run = _dict(report.get("run"))
-    tool = _dict(report.get("tool"))
     return {
         "prefix": prefix,
-        "name": str(run.get("name") or _title(model, inputs)),
-        "title": _title(model, inputs),
-        "inputs": inputs,
-        "verdict": _verdict(report, findings),
-        "glance": _glance(report, findings, model, runs),
+        "name": report.name or _title(report),
+        "title": _title(report),
+        "inputs": report.inputs,
+        "notes": report.notes,
+        "verdict": _run_verdict(report, findings),
+        "glance": _glance(report, runs),
         "runs": runs,
         "charts": charts,
-        "log_notes": [
-            (str(log.get("source", "")), str(note))
-            for log in logs_of(report)
-            for note in _list(log.get("notes"))
-        ],
-        "logs_given": bool(logs_of(report)),
+        "log_notes": [(log.source, note) for log in report.logs for note in log.notes],
+        "logs_given": bool(report.logs),
         "findings": findings,
-        "model": _model_view(model, report, findings) if model else None,
+        "model": _model_view(report.model, report) if report.model else None,
         "run": _run_view(report, catalogue),
-        "tool": f"{tool.get('name', 'overfitlint')} {tool.get('version', '?')}",
+        "tool": f"overfitlint {report.tool_version}",
     }
 
 
 def _rules_view(
-    views: list[dict[str, Any]], reports: list[dict[str, Any]], catalogue: dict[str, Any]
+    views: list[dict[str, Any]], reports: list[Report], catalogue: Mapping[str, RuleSpec]
 ) -> list[dict[str, Any]]:
     """The catalogue entries of the rules that found something, with the thresholds in force
     (those of the first run that found it)."""
     in_force: dict[str, Any] = {}
     for view, report in zip(views, reports, strict=True):
-        thresholds = _dict(_dict(report.get("rules")).get("thresholds"))
         for f in view["findings"]:
-            in_force.setdefault(f["code"], thresholds.get(f["code"]))
+            in_force.setdefault(f["code"], report.rules.thresholds.get(f["code"]))
     return [
         _rule_view(catalogue[code].to_dict(), in_force[code])
         for code in sorted(in_force)
@@ -223,80 +238,81 @@ def _rules_view(
     ]
 
 
-def _title(model: dict[str, Any] | None, inputs: list[dict[str, Any]]) -> str:
-    if model and model.get("source"):
-        return PurePath(str(model["source"])).name
-    if inputs:
-        return PurePath(str(inputs[0].get("path", ""))).name
+def _title(report: Report) -> str:
+    if report.model and report.model.source:
+        return PurePath(report.model.source).name
+    if report.inputs:
+        return PurePath(report.inputs[0].path).name
     return "report"
 
 
-def _finding_view(f: dict[str, Any], index: int, catalogue: dict, prefix: str) -> dict[str, Any]:
-    code = str(f.get("code", "?"))
-    spec = catalogue.get(code)
-    location = _dict(f.get("location"))
-    where = str(location.get("file") or "")
-    if where and location.get("line"):
-        where += f":{location['line']}"
+def _where(finding: Finding) -> str:
+    location = finding.location
+    where = str(location.file or "")
+    line = number(location.line)
+    if where and line is not None and line > 0:
+        where += f":{int(line)}"
+    return where
+
+
+def _finding_view(
+    report: Report, f: Finding, index: int, catalogue: Mapping[str, RuleSpec], prefix: str
+) -> dict[str, Any]:
+    spec = catalogue.get(f.code)
+    location = f.location
     extra = []
-    if location.get("layer"):
-        extra.append(f"layer {location['layer']}")
-    if location.get("epoch") is not None:
-        extra.append(f"epoch {value_text(location['epoch'])}")
-    evidence = [
-        {
-            "label": label_text(e.get("name", "")),
-            "value": value_text(e.get("value"), str(e.get("unit") or "")),
-        }
-        for e in _list(f.get("evidence"))
-        if isinstance(e, dict)
-    ]
-    fingerprint = re.sub(r"[^A-Za-z0-9_-]", "", str(f.get("fingerprint") or ""))[:32]
+    if location.layer:
+        extra.append(f"layer {location.layer}")
+    if location.epoch is not None:
+        extra.append(f"epoch {value_text(location.epoch)}")
+    fingerprint = re.sub(r"[^A-Za-z0-9_-]", "", f.fingerprint)[:32]
+    code = re.sub(r"[^A-Za-z0-9_-]", "", f.code)
+    worse = escalation(report, f)
     return {
         "anchor": f"{prefix}finding-{index + 1}-{code}-{fingerprint}".rstrip("-"),
         "index": index,
-        "code": code,
-        "name": str(f.get("name") or (spec.name if spec else "")),
+        "code": f.code,
+        "name": f.name or (spec.name if spec else ""),
         "title": spec.title if spec else "",
-        "role": spec.role if spec else "",
+        "role": f.role or (spec.role if spec else ""),
         "known_rule": spec is not None,
-        "severity": str(f.get("severity", "info")),
-        "confidence": str(f.get("confidence", "")),
-        "message": str(f.get("message", "")),
-        "sentence": str(f.get("message", "")).rstrip(". "),
-        "where": where,
+        "severity": f.severity,
+        "severity_from": f.severity_from or "",
+        "adjustments": list(f.adjustments),
+        "escalated": worse.change if worse is not None else "",
+        "confidence": f.confidence,
+        "message": f.message,
+        "sentence": f.message.rstrip(". "),
+        "where": _where(f),
         "where_extra": extra,
-        "evidence": evidence,
-        "fix": paragraphs(f.get("fix")),
+        "evidence": [
+            {
+                "label": EVIDENCE_LABELS.get(e.name, label_text(e.name)),
+                "value": value_text(e.value, e.unit),
+            }
+            for e in f.evidence
+        ],
+        "fix": paragraphs(f.fix),
         # a model rule's example is the change to make; a curve rule's is a log (see its rule)
         "example": (
             {"bad": spec.bad_example, "good": spec.good_example}
             if spec and spec.bad_example and spec.good_example and "logs" not in spec.needs
             else None
         ),
-        "corroborated_by": [str(c) for c in _list(f.get("corroborated_by"))],
-        "probe": _probe_view(f.get("probe")),
+        "corroborated_by": list(f.corroborated_by),
+        "contradicted_by": list(f.contradicted_by),
+        "probe": _probe_view(f.probe),
     }
 
 
-def _scalars(data: dict[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """The plain values of a dict (nested dicts and lists are left to their own views)."""
-    return [
-        (label_text(key), value_text(value))
-        for key, value in data.items()
-        if key not in skip
-        and value not in (None, "", [], {})
-        and not isinstance(value, (dict, list))
-    ]
-
-
-def _probe_part(name: str, part: dict[str, Any]) -> dict[str, Any]:
+def _probe_part(name: str, part: Mapping[str, Any]) -> dict[str, Any]:
+    metrics = part.get("metrics")
     return {
         "name": label_text(name),
         "status": str(part.get("status") or ""),
         "note": str(part.get("note") or part.get("reason") or ""),
         "facts": _scalars(part, ("probe", "status", "note", "reason")),
-        "metrics": _scalars(_dict(part.get("metrics"))),
+        "metrics": _scalars(metrics) if isinstance(metrics, Mapping) else [],
     }
 
 
@@ -304,33 +320,31 @@ def _probe_view(probe: Any) -> dict[str, Any] | None:
     """A finding's probe verdict: status, device, time, seed, what it measured, and why."""
     if probe is None or probe == {}:
         return None
-    if not isinstance(probe, dict):
+    if not isinstance(probe, Mapping):
         probe = {"status": value_text(probe)}
     facts = []
     if probe.get("device"):
         facts.append(f"on {probe['device']}")
-    if _number(probe.get("seconds")) is not None:
+    if number(probe.get("seconds")) is not None:
         facts.append(f"{value_text(round(float(probe['seconds']), 2))} s")
     if probe.get("seed") is not None:
         facts.append(f"seed {value_text(probe['seed'])}")
     before = [
         f"{label_text(key[: -len('_from')])} before the probe: {value_text(value)}"
         for key, value in probe.items()
-        if key.endswith("_from") and value not in (None, "")
+        if str(key).endswith("_from") and value not in (None, "")
     ]
-    parts = [p for p in _list(probe.get("probes")) if isinstance(p, dict)]
+    raw_parts = probe.get("probes")
+    parts = [p for p in raw_parts if isinstance(p, Mapping)] if isinstance(raw_parts, list) else []
+    metrics = probe.get("metrics")
     known = ("status", "metrics", "device", "seconds", "seed", "note", "reason", "probes")
     return {
         "status": str(probe.get("status") or "unknown"),
         "facts": facts,
         "note": str(probe.get("note") or probe.get("reason") or ""),
-        "metrics": _scalars(_dict(probe.get("metrics"))),
+        "metrics": _scalars(metrics) if isinstance(metrics, Mapping) else [],
         "before": before,
-        "extra": [
-            (k, v)
-            for k, v in _scalars(probe, known)
-            if not k.endswith(" from")  # shown in ``before``
-        ],
+        "extra": [(k, v) for k, v in _scalars(probe, known) if not k.endswith(" from")],
         "parts": [_probe_part(str(p.get("probe", i + 1)), p) for i, p in enumerate(parts)]
         if len(parts) > 1
         else [],
@@ -356,54 +370,53 @@ def _lead(findings: list[dict[str, Any]]) -> dict[str, Any] | None:
     return min(findings, key=rank)
 
 
-def _verdict(report: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
-    summary = _dict(report.get("summary"))
-    run = _dict(report.get("run"))
-    counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITY_RANK}
-    for severity in counts:
-        if isinstance(summary.get(severity), int):
-            counts[severity] = summary[severity]
-    total = summary.get("total", len(findings))
-    failed = bool(summary.get("failed"))
-    fail_on = str(run.get("fail_on") or "warning")
-    if failed:
-        state, headline = "fail", "Fails: overfitting found"
-        at_or_above = [
-            s for s in SEVERITY_RANK if SEVERITY_RANK[s] >= SEVERITY_RANK.get(fail_on, 0)
-        ]
-        gate = sum(counts[s] for s in at_or_above)
-        detail = f"{gate} finding{'s' if gate != 1 else ''} at or above --fail-on {fail_on}"
-    elif total:
-        state, headline = "notes", "Passes, with notes"
-        detail = f"nothing at or above --fail-on {fail_on}"
-    else:
-        state, headline = "pass", "Passes: no sign of overfitting found"
-        detail = "no rule found anything"
-    lead = _lead(findings)
-    baseline = _dict(report.get("baseline"))
+def _counts(findings: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    return [(s, sum(1 for f in findings if f["severity"] == s)) for s in SEVERITY_RANK]
+
+
+def _verdict(report: AnyReport, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The verdict as the engine stated it, with the lead finding and the counts."""
+    verdict = report.verdict
     return {
-        "baseline": {
-            "path": str(baseline.get("path", "")),
-            "suppressed": value_text(baseline.get("suppressed", 0)),
-            "new": value_text(baseline.get("new", 0)),
-            "gone": [
-                str(g.get("code", "")) if isinstance(g, dict) else str(g)
-                for g in _list(baseline.get("gone"))
-            ],
-        }
-        if baseline
-        else None,
-        "state": state,
-        "headline": headline,
-        "detail": detail,
-        "counts": list(counts.items()),
-        "lead": lead,
-        "probe": _probe_summary(run, findings),
+        "status": verdict.status,
+        "tone": verdict_tone(verdict),
+        "headline": verdict_headline(verdict),
+        "reason": verdict.reason,
+        "checked": list(verdict.checked),
+        "counts": [(s, report.summary.count(s)) for s in SEVERITY_RANK],
+        "lead": _lead(findings),
     }
 
 
-def _probe_summary(run: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
-    probe = _dict(run.get("probe"))
+def _run_verdict(report: Report, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    view = _verdict(report, findings)
+    fail_on = report.run.fail_on
+    if report.summary.failed:
+        at_or_above = sum(
+            1 for f in report.findings if severity_rank(f.severity) >= severity_rank(fail_on)
+        )
+        gate = f"fails at --fail-on {fail_on} ({_plural(at_or_above, 'finding')} at or above it)"
+    else:
+        gate = f"passes at --fail-on {fail_on}"
+    view["gate"] = {"failed": report.summary.failed, "text": gate}
+    view["probe"] = _probe_summary(report, findings)
+    baseline = report.baseline
+    view["baseline"] = (
+        {
+            "path": baseline.path,
+            "suppressed": baseline.suppressed,
+            "new": baseline.new,
+            "gone": [g.code for g in baseline.gone],
+            "escalated": [(e.code, e.file, e.change) for e in baseline.escalated],
+        }
+        if baseline is not None
+        else None
+    )
+    return view
+
+
+def _probe_summary(report: Report, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    probe = report.run.probe
     tally: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
         if f["probe"]:
@@ -414,8 +427,7 @@ def _probe_summary(run: dict[str, Any], findings: list[dict[str, Any]]) -> dict[
     facts = []
     if probe.get("device"):
         facts.append(f"on {probe['device']}")
-    seconds = _number(probe.get("seconds"))
-    budget = _number(probe.get("budget"))
+    seconds, budget = number(probe.get("seconds")), number(probe.get("budget"))
     if seconds is not None:
         facts.append(
             f"{value_text(round(seconds, 1))} s"
@@ -429,205 +441,204 @@ def _probe_summary(run: dict[str, Any], findings: list[dict[str, Any]]) -> dict[
     }
 
 
-def _finite_points(series: dict[str, Any]) -> list[tuple[float, float]]:
-    points = []
-    for epoch, value in zip(_list(series.get("epochs")), _list(series.get("values")), strict=False):
-        x, y = _number(epoch), _number(value)
-        if x is not None and y is not None:
-            points.append((x, y))
-    return points
+# -- at a glance -----------------------------------------------------------------------------
 
 
-def _glance(
-    report: dict[str, Any],
-    findings: list[dict[str, Any]],
-    model: dict[str, Any] | None,
-    runs: list[Run],
-) -> list[dict[str, Any]]:
-    """A few numbers that answer "how badly?" before the details, each toned by its rule."""
-    worst: dict[str, str] = {}
-    for f in findings:
-        if SEVERITY_RANK.get(f["severity"], -1) > SEVERITY_RANK.get(worst.get(f["code"], ""), -1):
-            worst[f["code"]] = f["severity"]
-    tiles = []
-    logs = logs_of(report)
-    for run in sorted(runs, key=lambda r: not r.from_finding):
-        log = _dict(logs[run.index])
-        name = _dict(log.get("loss")).get("val")
-        points = _finite_points(_dict(_dict(log.get("series")).get(str(name))))
+def _with_evidence(report: Report, name: str, role: str | None = None) -> list[Finding]:
+    return [
+        f
+        for f in report.findings
+        if f.evidence_value(name) is not None and (role is None or f.role == role)
+    ]
+
+
+def _curve_tiles(report: Report, runs: list[Run]) -> list[dict[str, Any]]:
+    """The best epoch and how far the validation loss ended from it, of the first run with a
+    validation loss (runs that diverged first)."""
+    for run in sorted(runs, key=lambda r: not r.diverged):
+        curves = report.logs[run.index]
+        points = finite_points(curves.val_loss)
         if run.best_epoch is None or not points:
             continue
-        at_best = [y for x, y in points if x == run.best_epoch]
-        last = points[-1]
-        past = sum(1 for x, _ in points if x > run.best_epoch)
-        tone = worst.get("OFL301", "ok") if run.from_finding else "ok"
+        best = run.best_epoch
+        last_epoch, last = points[-1]
+        past = sum(1 for x, _ in points if x > best)
         of_runs = f" in {run.label}" if len(runs) > 1 else ""
-        tiles.append(
+        tiles = [
             {
                 "label": "best epoch",
-                "value": value_text(run.best_epoch),
-                "detail": f"of {value_text(last[0])}{of_runs}; {past} logged epoch"
-                f"{'s' if past != 1 else ''} after it",
+                "value": value_text(best),
+                "detail": f"of {value_text(last_epoch)}{of_runs}; "
+                f"{_plural(past, 'logged epoch')} after it",
+                "tone": run.tone,
+            }
+        ]
+        at_best = value_at(curves.val_loss, best)
+        if at_best is None or at_best == 0:
+            return tiles
+        name = curves.loss.val
+        tiles.append(
+            {
+                "label": f"{name}: last vs best",
+                "value": f"{(last / at_best - 1) * 100:+.1f}%",
+                "detail": f"{value_text(at_best)} at epoch {value_text(best)} → "
+                f"{value_text(last)} at epoch {value_text(last_epoch)}",
+                "tone": run.tone,
+            }
+        )
+        return tiles
+    return []
+
+
+def _ratio(report: Report) -> tuple[float | None, str]:
+    """Trainable parameters per training sample (a finding's, else worked out) and its tone."""
+    measured = _with_evidence(report, "params_per_sample")
+    if measured:
+        return number(measured[0].evidence_value("params_per_sample")), worst(measured) or "ok"
+    if report.model and report.run.samples:
+        samples = number(report.run.samples)
+        if samples:
+            return report.model.trainable_params / samples, "ok"
+    return None, "ok"
+
+
+def _glance(report: Report, runs: list[Run]) -> list[dict[str, Any]]:
+    """A few numbers that answer "how badly?" before the details, each toned by the worst
+    finding that measured the same quantity."""
+    tiles = _curve_tiles(report, runs)
+    model = report.model
+    if model is None:
+        return tiles
+    ratio, tone = _ratio(report)
+    samples = number(report.run.samples)
+    if ratio is not None and samples:
+        tiles.append(
+            {
+                "label": "parameters per sample",
+                "value": value_text(round(ratio, 1)),
+                "detail": f"{value_text(model.trainable_params)} trainable, "
+                f"{value_text(int(samples))} samples",
                 "tone": tone,
             }
         )
-        evidence = run.evidence
-        if _number(evidence.get("rise")) is not None:  # OFL301 measured it (smoothed)
-            rise = float(evidence["rise"])
-            low, high = evidence.get("best_value"), evidence.get("final_value")
-        elif at_best and at_best[0] != 0:
-            rise = (last[1] / at_best[0] - 1) * 100
-            low, high = at_best[0], last[1]
-        else:
-            break
-        tiles.append(
-            {
-                "label": f"{name}: end vs best",
-                "value": f"{rise:+.1f}%",
-                "detail": f"{value_text(low)} → {value_text(high)}",
-                "tone": tone,
-            }
-        )
-        break  # the first run with a validation curve; the charts show the others
-    samples = _number(_dict(report.get("run")).get("samples"))
-    if model:
-        trainable = _number(model.get("trainable_params"))
-        if trainable is not None and samples:
-            tiles.append(
-                {
-                    "label": "parameters per sample",
-                    "value": value_text(round(trainable / samples, 1)),
-                    "detail": f"{value_text(int(trainable))} trainable, "
-                    f"{value_text(int(samples))} samples",
-                    "tone": worst.get("OFL101", "ok"),
-                }
-            )
-        dropout = _dropout_summary(model)
-        tiles.append(
-            {
-                "label": "dropout",
-                "value": dropout["value"],
-                "detail": dropout["detail"],
-                "tone": worst.get("OFL201", "ok" if dropout["count"] else "neutral"),
-            }
-        )
-        optimizer = _dict(model.get("optimizer"))
-        if optimizer.get("unknown"):
-            value, detail = "unknown", str(optimizer.get("reason") or "")
-        else:
-            value = value_text(optimizer.get("weight_decay"))
-            detail = " ".join(str(x) for x in (optimizer.get("kind"), optimizer.get("source")) if x)
-        tiles.append(
-            {
-                "label": "weight decay",
-                "value": value,
-                "detail": detail,
-                "tone": worst.get("OFL211", "neutral" if value == "unknown" else "ok"),
-            }
-        )
+    dropout = _dropout_summary(model)
+    tiles.append(
+        {
+            "label": "dropout",
+            "value": dropout["value"],
+            "detail": dropout["detail"],
+            "tone": worst(_with_evidence(report, "dropout_layers", "cause"))
+            or ("ok" if dropout["count"] else "neutral"),
+        }
+    )
+    optimizer = model.optimizer
+    if isinstance(optimizer, Unknown):
+        value, detail = "unknown", optimizer.reason
+    else:
+        value = value_text(optimizer.weight_decay)
+        detail = " ".join(str(x) for x in (optimizer.kind, optimizer.source) if x)
+    tiles.append(
+        {
+            "label": "weight decay",
+            "value": value,
+            "detail": detail,
+            "tone": worst(_with_evidence(report, "weight_decay", "cause"))
+            or ("neutral" if value == "unknown" else "ok"),
+        }
+    )
     return tiles
 
 
-def _dropout_summary(model: dict[str, Any]) -> dict[str, Any]:
-    layers = [x for x in _list(model.get("layers")) if isinstance(x, dict)]
-    rates = [x.get("dropout_rate") for x in layers if x.get("dropout_rate") is not None]
-    visible = model.get("dropout_visible")
-    if isinstance(visible, dict) and visible.get("unknown"):
-        return {"count": len(rates), "value": "unknown", "detail": str(visible.get("reason", ""))}
+def _dropout_summary(model: ModelFacts) -> dict[str, Any]:
+    rates = [layer.dropout_rate for layer in model.layers if layer.dropout_rate is not None]
+    if isinstance(model.dropout_visible, Unknown):
+        return {"count": len(rates), "value": "unknown", "detail": model.dropout_visible.reason}
     if not rates:
-        return {"count": 0, "value": "none", "detail": f"in {len(layers)} layers"}
-    numbers = sorted(r for r in rates if _number(r) is not None)
+        return {"count": 0, "value": "none", "detail": f"in {len(model.layers)} layers"}
+    numbers = sorted(r for r in (number(rate) for rate in rates) if r is not None)
     span = (
         f"p {value_text(numbers[0])}"
         if numbers and numbers[0] == numbers[-1]
         else (f"p {value_text(numbers[0])}–{value_text(numbers[-1])}" if numbers else "")
     )
-    return {
-        "count": len(rates),
-        "value": f"{len(rates)} layer{'s' if len(rates) != 1 else ''}",
-        "detail": span,
-    }
+    return {"count": len(rates), "value": _plural(len(rates), "layer"), "detail": span}
 
 
-def _model_view(
-    model: dict[str, Any], report: dict[str, Any], findings: list[dict[str, Any]]
-) -> dict[str, Any]:
-    layers = [x for x in _list(model.get("layers")) if isinstance(x, dict)]
-    total = _number(model.get("total_params")) or float(
-        sum(_number(x.get("params")) or 0 for x in layers)
-    )
-    trainable = _number(model.get("trainable_params"))
-    ordered = sorted(
-        enumerate(layers), key=lambda pair: (-(_number(pair[1].get("params")) or 0), pair[0])
-    )
+# -- the model -------------------------------------------------------------------------------
+
+
+def _layer_rows(model: ModelFacts, total: int) -> tuple[list[dict[str, Any]], Any]:
+    ordered = sorted(enumerate(model.layers), key=lambda pair: (-pair[1].params, pair[0]))
     rows = []
     for _, layer in ordered[:MAX_LAYER_ROWS]:
-        params = _number(layer.get("params")) or 0
-        share = 100 * params / total if total else 0.0
-        layer_trainable = _number(layer.get("trainable_params"))
+        share = 100 * layer.params / total if total else 0.0
         rows.append(
             {
-                "name": str(layer.get("name", "")),
-                "kind": str(layer.get("kind", "")),
-                "params": value_text(int(params)),
+                "name": layer.name,
+                "kind": layer.kind,
+                "params": value_text(layer.params),
                 "frozen": (
-                    value_text(int(params - layer_trainable))
-                    if layer_trainable is not None and layer_trainable < params
+                    value_text(layer.params - layer.trainable_params)
+                    if layer.trainable_params < layer.params
                     else ""
                 ),
-                "share": "" if not params else (f"{share:.1f}%" if share >= 0.1 else "<0.1%"),
+                "share": "" if not layer.params else (f"{share:.1f}%" if share >= 0.1 else "<0.1%"),
                 "bar": round(min(max(share, 0.0), 100.0), 1),
-                "dropout": value_text(layer["dropout_rate"])
-                if layer.get("dropout_rate") is not None
-                else "",
-                "regularizers": ", ".join(str(r) for r in _list(layer.get("regularizers"))),
+                "dropout": value_text(layer.dropout_rate) if layer.dropout_rate is not None else "",
+                "regularizers": ", ".join(str(r) for r in layer.regularizers),
             }
         )
-    rest = ordered[MAX_LAYER_ROWS:]
-    rest_params = sum(_number(x.get("params")) or 0 for _, x in rest)
-    provenance = _dict(model.get("provenance"))
-    producer = " ".join(
-        str(x) for x in (provenance.get("producer"), provenance.get("producer_version")) if x
+    rest = [layer for _, layer in ordered[MAX_LAYER_ROWS:]]
+    rest_params = sum(layer.params for layer in rest)
+    summary = (
+        {
+            "count": len(rest),
+            "params": value_text(rest_params),
+            "share": f"{100 * rest_params / total:.1f}%" if total else "",
+        }
+        if rest
+        else None
     )
+    return rows, summary
+
+
+def _model_view(model: ModelFacts, report: Report) -> dict[str, Any]:
+    total = model.total_params
+    rows, rest = _layer_rows(model, total)
+    provenance = model.provenance
+    producer = " ".join(x for x in (provenance.producer, provenance.producer_version) if x)
     facts: list[tuple[str, str]] = [
-        ("file", str(model.get("source", ""))),
-        ("framework", f"{model.get('framework', '?')} ({model.get('format', '?')} file)"),
+        ("file", model.source),
+        ("framework", f"{model.framework} ({model.format} file)"),
         ("produced by", producer or "unknown"),
     ]
-    facts += _scalar_items(provenance, ("producer", "producer_version"))
+    facts += _scalars(provenance.details)
     facts.append(
         (
             "parameters",
-            f"{value_text(model.get('total_params'))} total, "
-            f"{value_text(model.get('trainable_params'))} trainable",
+            f"{value_text(total)} total, {value_text(model.trainable_params)} trainable",
         )
     )
-    shapes = _dict(model.get("input_shapes"))
-    if shapes:
+    if model.input_shapes:
         facts.append(
             (
                 "inputs",
                 "; ".join(
-                    f"{name} [{', '.join(str(d) for d in _list(dims))}]"
-                    for name, dims in shapes.items()
+                    f"{name} [{', '.join(str(d) for d in dims)}]"
+                    for name, dims in model.input_shapes.items()
                 ),
             )
         )
-    optimizer = _dict(model.get("optimizer"))
-    if optimizer.get("unknown"):
-        facts.append(("optimizer", f"unknown: {optimizer.get('reason', '')}"))
-    elif optimizer:
-        facts.append(
-            (
-                "optimizer",
-                "; ".join(f"{k} {v}" for k, v in _scalars(optimizer)),
-            )
-        )
+    optimizer = model.optimizer
+    if isinstance(optimizer, Unknown):
+        facts.append(("optimizer", f"unknown: {optimizer.reason}"))
+    else:
+        facts.append(("optimizer", "; ".join(f"{k} {v}" for k, v in _scalars(optimizer.to_dict()))))
     dropout = _dropout_summary(model)
     named = [
-        f"{x.get('name')} (p {value_text(x.get('dropout_rate'))})"
-        for x in layers
-        if x.get("dropout_rate") is not None
+        f"{layer.name} (p {value_text(layer.dropout_rate)})"
+        for layer in model.layers
+        if layer.dropout_rate is not None
     ]
     facts.append(
         (
@@ -637,54 +648,53 @@ def _model_view(
             else f"{dropout['value']} {dropout['detail']}".strip(),
         )
     )
-    regularized = [x for x in layers if _list(x.get("regularizers"))]
+    regularized = model.regularized_layers
     if regularized:
-        facts.append(("regularized layers", f"{len(regularized)} of {len(layers)}"))
+        facts.append(("regularized layers", f"{len(regularized)} of {len(model.layers)}"))
     return {
         "facts": facts,
         "remedies": [
-            str(part.get("remedy"))
-            for part in (optimizer, model.get("dropout_visible"))
-            if isinstance(part, dict) and part.get("unknown") and part.get("remedy")
+            part.remedy
+            for part in (optimizer, model.dropout_visible)
+            if isinstance(part, Unknown) and part.remedy
         ],
-        "notes": [str(n) for n in _list(model.get("notes"))],
-        "ratio": _ratio_view(report, trainable, findings),
+        "notes": list(model.notes),
+        "ratio": _ratio_view(report),
         "layers": rows,
-        "layer_count": len(layers),
-        "rest": {
-            "count": len(rest),
-            "params": value_text(int(rest_params)),
-            "share": f"{100 * rest_params / total:.1f}%" if total else "",
-        }
-        if rest
-        else None,
-        "total_params": value_text(model.get("total_params")),
+        "layer_count": len(model.layers),
+        "rest": rest,
+        "total_params": value_text(total),
     }
 
 
-def _ratio_view(
-    report: dict[str, Any], trainable: float | None, findings: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The parameter-to-sample ratio on a log scale, next to OFL101's thresholds in force."""
-    samples = _number(_dict(report.get("run")).get("samples"))
-    limits = _dict(_dict(_dict(report.get("rules")).get("thresholds")).get("OFL101"))
+def _ratio_rule(report: Report) -> tuple[str, Mapping[str, Any]]:
+    """The rule that judges parameters per sample (by its thresholds' names) and them."""
+    for code, limits in report.rules.thresholds.items():
+        if all(name in limits for name in RATIO_THRESHOLDS):
+            return code, limits
+    return "", {}
+
+
+def _ratio_view(report: Report) -> dict[str, Any]:
+    """The parameter-to-sample ratio on a log scale, next to the thresholds in force."""
+    rule, limits = _ratio_rule(report)
     marks = [
         (label, value)
         for label, value in (
-            ("notes at", _number(limits.get("info_ratio"))),
-            ("warns at", _number(limits.get("warn_ratio"))),
+            ("notes at", number(limits.get("info_ratio"))),
+            ("warns at", number(limits.get("warn_ratio"))),
         )
         if value is not None and value > 0
     ]
-    if trainable is None or not samples:
-        return {"known": False, "marks": marks}
-    ratio = trainable / samples
+    ratio, tone = _ratio(report)
+    samples = number(report.run.samples)
+    if ratio is None or not samples or report.model is None:
+        return {"known": False, "marks": marks, "rule": rule}
     low, high = -3.0, 4.0  # 0.001 .. 10,000 parameters per sample
 
     def pos(value: float) -> float:
         return round(min(max((math.log10(max(value, 1e-12)) - low) / (high - low), 0), 1) * 100, 1)
 
-    severity = next((f["severity"] for f in findings if f["code"] == "OFL101"), "ok")
     # zones between the thresholds: quiet below the first, info between, warning above
     edges = [0.0, *(pos(value) for _, value in marks), 100.0]
     bounds = [value_text(value) for _, value in marks]
@@ -696,23 +706,27 @@ def _ratio_view(
     if len(names) == 2:
         tones = ("ok", "warning")
     zones = [
-        {"start": a, "width": round(b - a, 1), "tone": tone, "label": name}
-        for (a, b), tone, name in zip(pairwise(edges), tones, names, strict=False)
+        {"start": a, "width": round(b - a, 1), "tone": zone_tone, "label": name}
+        for (a, b), zone_tone, name in zip(pairwise(edges), tones, names, strict=False)
     ]
     return {
         "zones": zones,
         "known": True,
+        "rule": rule,
         "ratio": value_text(round(ratio, 2 if ratio < 10 else 1)),
         "samples": value_text(int(samples)),
-        "trainable": value_text(int(trainable)),
+        "trainable": value_text(report.model.trainable_params),
         "position": pos(ratio),
         "marks": [(label, value_text(value), pos(value)) for label, value in marks],
-        "tone": severity,
+        "tone": tone,
     }
 
 
+# -- rules and the run -----------------------------------------------------------------------
+
+
 def _rule_view(rule: dict[str, Any], in_force: Any) -> dict[str, Any]:
-    in_force = _dict(in_force)
+    in_force = in_force if isinstance(in_force, Mapping) else {}
     return {
         "code": rule["code"],
         "name": rule["name"],
@@ -739,32 +753,32 @@ def _rule_view(rule: dict[str, Any], in_force: Any) -> dict[str, Any]:
     }
 
 
-def _run_view(report: dict[str, Any], catalogue: dict) -> dict[str, Any]:
-    run = _dict(report.get("run"))
-    tool = _dict(report.get("tool"))
-    rules = _dict(report.get("rules"))
+def _run_view(report: Report, catalogue: Mapping[str, RuleSpec]) -> dict[str, Any]:
+    run = report.run.to_dict()  # what the saved JSON keeps (seconds rounded), nothing more
     rows = [
-        ("tool", f"{tool.get('name', 'overfitlint')} {tool.get('version', '?')}"),
-        ("report schema", value_text(report.get("schema_version"))),
-        ("started", str(run.get("started_at") or "—")),
-        ("time taken", value_text(run.get("seconds"), "s")),
-        ("fail-on", str(run.get("fail_on") or "—")),
-        ("training samples", value_text(run.get("samples")) if run.get("samples") else "not given"),
+        ("tool", f"overfitlint {report.tool_version}"),
+        ("report schema", value_text(SCHEMA_VERSION)),
+        ("started", run["started_at"] or "—"),
+        ("time taken", value_text(run["seconds"], "s")),
+        ("fail-on", run["fail_on"] or "—"),
+        ("training samples", value_text(run["samples"]) if run["samples"] else "not given"),
     ]
-    probe = _dict(run.get("probe"))
+    probe = report.run.probe
     rows.append(("probe", str(probe.get("status") or "not run")))
     rows += [(f"probe {k}", v) for k, v in _scalars(probe, ("status",))]
     rows += _scalars(run, ("started_at", "seconds", "fail_on", "samples", "probe"))
+    parts = probe.get("probes")
     probe_parts = [
         _probe_part(str(name), part)
-        for name, part in _dict(probe.get("probes")).items()
-        if isinstance(part, dict)
+        for name, part in (parts.items() if isinstance(parts, Mapping) else ())
+        if isinstance(part, Mapping)
     ]
     thresholds = []
-    for code, values in sorted(_dict(rules.get("thresholds")).items()):
+    for code, values in sorted(report.rules.thresholds.items()):
         spec = catalogue.get(code)
-        for name, value in _dict(values).items():
-            default = spec.thresholds[name].default if spec and name in spec.thresholds else None
+        for name, value in values.items():
+            known = spec is not None and name in spec.thresholds
+            default = spec.thresholds[name].default if known else None
             thresholds.append(
                 {
                     "code": code,
@@ -772,25 +786,23 @@ def _run_view(report: dict[str, Any], catalogue: dict) -> dict[str, Any]:
                     "value": value_text(value),
                     "default": value_text(default),
                     "changed": default is not None and value != default,
-                    "doc": rich(spec.thresholds[name].doc)
-                    if spec and name in spec.thresholds
-                    else [],
+                    "doc": rich(spec.thresholds[name].doc) if known else [],
                 }
             )
     return {
         "rows": rows,
         "probe_parts": probe_parts,
-        "ran": [str(c) for c in _list(rules.get("ran"))],
-        "skipped": [(str(c), str(w)) for c, w in _dict(rules.get("skipped")).items()],
+        "ran": list(report.rules.ran),
+        "crashed": list(report.rules.crashed),
+        "skipped": list(report.rules.skipped.items()),
         "thresholds": thresholds,
         "inputs": [
             {
-                "path": str(i.get("path", "")),
-                "kind": str(i.get("kind", "")),
-                "bytes": value_text(i.get("bytes"), "bytes"),
-                "sha256": str(i.get("sha256") or ""),
+                "path": i.path,
+                "kind": i.kind,
+                "bytes": value_text(i.bytes, "bytes"),
+                "sha256": i.sha256 or "",
             }
-            for i in _list(report.get("inputs"))
-            if isinstance(i, dict)
+            for i in report.inputs
         ],
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from overfitlint.render.safe import json_text
+from overfitlint.report import AnyReport
 
 
-def render_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, allow_nan=False) + "\n"
+def render_json(report: AnyReport) -> str:
+    """``json.dumps(json_safe(report.to_dict()), indent=2, allow_nan=False)``, with the
+    runner's ``##[`` prefix spelt so that it does not read as one (the data is unchanged)."""
+    return json_text(report.to_dict())

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path, PurePath
-from typing import Any
 from urllib.parse import quote
 
-
-def parts(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The single-run reports inside a report (itself, or each of a combined report's runs)."""
-    return list(report["runs"]) if "runs" in report else [report]
+from overfitlint.findings import Finding
+from overfitlint.report import Report
 
 
 def repo_path(path: str) -> str:
@@ -36,25 +33,6 @@ def artifact_uri(path: str) -> tuple[str, bool]:
     return quote(relative, safe="/"), True
 
 
-def anchor_file(report: dict[str, Any]) -> str:
-    """The file a finding without a location is shown at: the model, else the first input."""
-    model = report.get("model")
-    if model and model.get("source"):
-        return str(model["source"])
-    inputs = report.get("inputs") or []
-    return str(inputs[0]["path"]) if inputs else ""
-
-
-def finding_file(finding: dict[str, Any], report: dict[str, Any]) -> str:
-    return finding["location"]["file"] or anchor_file(report)
-
-
-def evidence_line(finding: dict[str, Any]) -> str:
-    items = []
-    for item in finding["evidence"]:
-        value = item["value"]
-        if isinstance(value, float):
-            value = f"{value:.4g}"
-        unit = f" {item['unit']}" if item["unit"] and item["unit"] not in ("epoch", "line") else ""
-        items.append(f"{item['name']}={value}{unit}")
-    return "; ".join(items)
+def finding_file(finding: Finding, report: Report) -> str:
+    """The file a finding is shown at: its own, else the model, else the first input."""
+    return finding.location.file or report.anchor

@@ -1,9 +1,31 @@
-"""``--format text``: readable in a terminal, one grep-able line per finding."""
+"""``--format text``: readable in a terminal, one grep-able line per finding.
+
+Every finding line begins with the file it points at; everything taken from a file is made
+``plain`` first, and a path that could be read as something else at the start of a line
+(``::command``, ``-option``) is written ``./path``. Several models: each run as one model
+shows it, then the overall verdict and result.
+"""
 
 from __future__ import annotations
 
-import textwrap
+from collections.abc import Mapping
 from typing import Any
+
+from overfitlint.facts import ModelFacts
+from overfitlint.findings import Finding
+from overfitlint.render.reading import (
+    best_epoch,
+    checked_line,
+    counts_text,
+    escalation,
+    gate_word,
+    number,
+    value_at,
+    verdict_line,
+    where,
+)
+from overfitlint.render.safe import line_start, plain, wrap
+from overfitlint.report import AnyReport, MultiReport, Report
 
 ANSI = {
     "error": "\033[1;31m",
@@ -13,10 +35,11 @@ ANSI = {
     "bold": "\033[1m",
 }
 RESET = "\033[0m"
+WIDTH = 96
 
 
 def _paint(text: str, style: str, color: bool) -> str:
-    return f"{ANSI[style]}{text}{RESET}" if color else text
+    return f"{ANSI[style]}{text}{RESET}" if color and style in ANSI else text
 
 
 def _format_value(value: Any, unit: str) -> str:
@@ -24,146 +47,177 @@ def _format_value(value: Any, unit: str) -> str:
         value = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     elif isinstance(value, int) and not isinstance(value, bool):
         value = f"{value:,}" if unit in ("params", "samples") else str(value)
-    elif isinstance(value, list):
+    elif isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
-    return f"{value} {unit}".rstrip() if unit and unit not in ("epoch", "line") else str(value)
+    text = plain(value)
+    return f"{text} {plain(unit)}" if unit and unit not in ("epoch", "line") else text
 
 
-def _inputs(report: dict[str, Any]) -> list[str]:
-    lines = []
-    model = report.get("model")
-    if model:
-        producer = model["provenance"].get("producer") or "unknown producer"
-        dropout = len([layer for layer in model["layers"] if layer["dropout_rate"] is not None])
-        lines.append(
-            f"  model  {model['source']}  {model['format']} ({producer}), "
-            f"{model['total_params']:,} params ({model['trainable_params']:,} trainable), "
-            f"{dropout} dropout layer(s)"
-        )
-    for log in report.get("logs", []):
-        val = log["loss"]["val"]
-        anchor = log["series"].get(val or log["loss"]["train"] or "", {"epochs": []})
-        pair = " / ".join(str(x) for x in (log["loss"]["train"], val))
-        lines.append(
-            f"  log    {log['source']}  {log['format']}, {len(anchor['epochs'])} points ({pair})"
-        )
-        lines.extend(f"         note: {note}" for note in log.get("notes", []))
+def _model_line(model: ModelFacts) -> str:
+    producer = plain(model.provenance.producer) or "unknown producer"
+    dropout = sum(1 for layer in model.layers if layer.dropout_rate is not None)
+    return (
+        f"  model  {plain(model.source)}  {plain(model.format)} ({producer}), "
+        f"{model.total_params:,} params ({model.trainable_params:,} trainable), "
+        f"{dropout} dropout layer(s)"
+    )
+
+
+def _inputs(report: Report) -> list[str]:
+    lines = [_model_line(report.model)] if report.model else []
+    for log in report.logs:
+        anchor = log.val_loss if log.val_loss is not None else log.train_loss
+        points = len(anchor) if anchor is not None else 0
+        pair = " / ".join(plain(x) for x in (log.loss.train, log.loss.val))
+        line = f"  log    {plain(log.source)}  {plain(log.format)}, {points} points ({pair})"
+        best = best_epoch(report, log)
+        if best is not None:
+            value = value_at(log.val_loss, best)
+            shown = f" {_format_value(value, '')}" if value is not None else ""
+            line += f", best {plain(log.loss.val)}{shown} at epoch {_format_value(best, 'epoch')}"
+        lines.append(line)
+        lines.extend(f"         note: {plain(note)}" for note in log.notes)
+    lines.extend(f"  note   {plain(note)}" for note in report.notes)
     return lines
 
 
-def _finding(finding: dict[str, Any], color: bool) -> list[str]:
-    location = finding["location"]
-    where = location["file"] or "-"
-    if location["line"]:
-        where = f"{where}:{location['line']}"
-    severity = finding["severity"]
+def _finding(report: Report, finding: Finding, color: bool) -> list[str]:
+    severity = plain(finding.severity)
     head = (
-        f"{where}: {_paint(finding['code'], 'bold', color)} "
-        f"[{_paint(severity, severity, color)}, {finding['confidence']} confidence] "
-        f"{finding['message']}"
+        f"{line_start(where(finding)) or '-'}: {_paint(plain(finding.code), 'bold', color)} "
+        f"[{_paint(severity, severity, color)}, {plain(finding.confidence)} confidence] "
+        f"{plain(finding.message)}"
     )
     lines = [head]
-    if finding["evidence"]:
-        items = "; ".join(
-            f"{e['name']}={_format_value(e['value'], e['unit'])}" for e in finding["evidence"]
-        )
-        lines.append(f"    evidence: {items}")
-    if finding["corroborated_by"]:
-        lines.append(f"    corroborated by: {', '.join(finding['corroborated_by'])}")
-    if finding.get("probe"):
-        lines.extend(_probe_lines(finding["probe"], color))
-    fix = " ".join(finding["fix"].split())
+    evidence = "; ".join(
+        f"{plain(e.name)}={_format_value(e.value, e.unit)}" for e in finding.evidence
+    )
+    if evidence:
+        lines.append(f"    evidence: {evidence}")
+    if finding.corroborated_by:
+        lines.append(f"    corroborated by: {', '.join(map(plain, finding.corroborated_by))}")
+    if finding.contradicted_by:
+        lines.append(f"    contradicted by: {', '.join(map(plain, finding.contradicted_by))}")
+    if finding.severity_from:
+        lines.append(f"    rule's severity: {plain(finding.severity_from)}")
+    lines.extend(f"    adjusted: {plain(change)}" for change in finding.adjustments)
+    worse = escalation(report, finding)
+    if worse is not None:
+        lines.append(f"    baseline: accepted before, now worse: {plain(worse.change)}")
+    if finding.probe:
+        lines.extend(_probe_lines(finding.probe, color))
+    fix = plain(" ".join(finding.fix.split()))
     if fix:
-        wrapped = textwrap.wrap(
-            fix, width=96, initial_indent="    fix: ", subsequent_indent="         "
-        )
+        wrapped = wrap(fix, WIDTH, "    fix: ", "         ")
         lines.extend(_paint(line, "dim", color) for line in wrapped)
     return lines
 
 
-def _probe_lines(probe: dict[str, Any], color: bool) -> list[str]:
+def _probe_lines(probe: Any, color: bool) -> list[str]:
     """``probe: STATUS on DEVICE in S s (seed N): note`` and the numbers it measured."""
-    if not isinstance(probe, dict):
-        return [f"    probe: {probe}"]
-    status = str(probe.get("status", "?"))
-    where = []
+    if not isinstance(probe, Mapping):
+        return [f"    probe: {plain(probe)}"]
+    status = plain(probe.get("status", "?"))
+    where_run = []
     if probe.get("device"):
-        where.append(f"on {probe['device']}")
-    if isinstance(probe.get("seconds"), int | float) and probe.get("device"):
-        where.append(f"in {probe['seconds']:.2f} s")
-    if probe.get("seed") is not None and probe.get("device"):
-        where.append(f"seed {probe['seed']}")
-    head = f"probe: {status}" + (f" ({', '.join(where)})" if where else "")
+        where_run.append(f"on {plain(probe['device'])}")
+        if number(probe.get("seconds")) is not None:
+            where_run.append(f"in {float(probe['seconds']):.2f} s")
+        if probe.get("seed") is not None:
+            where_run.append(f"seed {plain(probe['seed'])}")
+    head = f"probe: {status}" + (f" ({', '.join(where_run)})" if where_run else "")
     if probe.get("severity_from"):
-        head += f", downgraded from {probe['severity_from']}"
-    note = " ".join(str(probe.get("note") or probe.get("reason") or "").split())
-    text = f"{head}: {note}" if note else head
-    lines = textwrap.wrap(
-        text, width=96, initial_indent="    ", subsequent_indent=" " * 11, break_on_hyphens=False
-    )
+        head += f", downgraded from {plain(probe['severity_from'])}"
+    note = plain(" ".join(str(probe.get("note") or probe.get("reason") or "").split()))
+    lines = wrap(f"{head}: {note}" if note else head, WIDTH, "    ", " " * 11)
     metrics = probe.get("metrics")
-    if isinstance(metrics, dict) and metrics:
+    if isinstance(metrics, Mapping) and metrics:
         items = "; ".join(
-            f"{name}={_format_value(value, '')}"
+            f"{plain(name)}={_format_value(value, '')}"
             for name, value in metrics.items()
             if isinstance(value, int | float | str | bool) or value is None
         )
         lines.extend(
-            _paint(line, "dim", color)
-            for line in textwrap.wrap(
-                items, width=96, initial_indent="    measured: ", subsequent_indent="              "
-            )
+            _paint(line, "dim", color) for line in wrap(items, WIDTH, "    measured: ", " " * 14)
         )
     return lines
 
 
-def _probe_run_line(probe: dict[str, Any]) -> str:
-    if not isinstance(probe, dict):
-        return f"Probe: {probe}"
-    line = f"Probe: {probe.get('status')}"
+def _probe_run_line(probe: Mapping[str, Any]) -> str:
+    line = f"Probe: {plain(probe.get('status'))}"
     if probe.get("status") == "ran":
-        parts = [f"on {probe.get('device') or '?'}"]
+        parts = [f"on {plain(probe.get('device') or '?')}"]
         if probe.get("framework"):
-            parts.append(str(probe["framework"]))
-        if isinstance(probe.get("seconds"), int | float):
-            budget = probe.get("budget")
-            parts.append(
-                f"{probe['seconds']:.1f} s of a {budget:g} s budget"
-                if isinstance(budget, int | float)
-                else f"{probe['seconds']:.1f} s"
-            )
+            parts.append(plain(probe["framework"]))
+        seconds, budget = number(probe.get("seconds")), number(probe.get("budget"))
+        if seconds is not None:
+            of_budget = f" of a {budget:g} s budget" if budget is not None else ""
+            parts.append(f"{seconds:.1f} s{of_budget}")
         line += " " + ", ".join(parts)
     if probe.get("reason"):
-        line += f" ({probe['reason']})"
+        line += f" ({plain(probe['reason'])})"
     return line
 
 
-def render_text(report: dict[str, Any], *, color: bool = False) -> str:
-    out = [f"overfitlint {report['tool']['version']}", *_inputs(report), ""]
-    for finding in report["findings"]:
-        out.extend(_finding(finding, color))
+def _baseline_lines(report: Report) -> list[str]:
+    baseline = report.baseline
+    if baseline is None:
+        return []
+    lines = [
+        f"Baseline {plain(baseline.path)}: {baseline.suppressed} known finding(s) suppressed, "
+        f"{baseline.new} new, {len(baseline.escalated)} worse than accepted, "
+        f"{len(baseline.gone)} gone."
+    ]
+    lines.extend(
+        f"  worse than accepted: {plain(e.file) or '-'}: {plain(e.code)}: {plain(e.change)}"
+        for e in baseline.escalated
+    )
+    lines.extend(
+        f"  gone (fixed): {plain(g.file) or '-'}: {plain(g.code)} {plain(g.name)}"
+        for g in baseline.gone
+    )
+    return lines
+
+
+def _run_lines(report: Report, color: bool) -> list[str]:
+    out = [f"overfitlint {plain(report.tool_version)}", *_inputs(report), ""]
+    for finding in report.findings:
+        out.extend(_finding(report, finding, color))
         out.append("")
-    summary = report["summary"]
-    if summary["total"]:
-        counts = ", ".join(f"{summary[s]} {s}" for s in ("error", "warning", "info") if summary[s])
-        out.append(f"Found {summary['total']} finding(s): {counts}.")
-    else:
-        out.append("No findings.")
-    skipped = report["rules"]["skipped"]
-    if skipped:
-        out.append("Not run: " + "; ".join(f"{code} ({why})" for code, why in skipped.items()))
-    probe = report["run"].get("probe") or {}
-    if probe:
-        out.append(_probe_run_line(probe))
-    baseline = report.get("baseline")
-    if baseline:  # --baseline: known findings are not shown; fixed ones are listed as gone
+    summary = report.summary
+    out.append(f"Found {counts_text(summary)}." if summary.total else "No findings.")
+    if report.rules.crashed:
         out.append(
-            f"Baseline {baseline['path']}: {baseline['suppressed']} known finding(s) suppressed, "
-            f"{baseline['new']} new, {len(baseline['gone'])} gone."
+            "Could not run (crashed): "
+            + ", ".join(map(plain, report.rules.crashed))
+            + "; the verdict is incomplete."
         )
-        out.extend(
-            f"  gone (fixed): {g['file'] or '-'}: {g['code']} {g['name']}" for g in baseline["gone"]
-        )
-    verdict = "fail" if summary["failed"] else "pass"
-    out.append(f"Result: {verdict} (--fail-on {report['run']['fail_on']}).")
+    skipped = report.rules.skipped
+    if skipped:
+        reasons = (f"{plain(code)} ({plain(why)})" for code, why in skipped.items())
+        out.append("Not run: " + "; ".join(reasons))
+    if report.run.probe:
+        out.append(_probe_run_line(report.run.probe))
+    out.extend(_baseline_lines(report))
+    out.append(f"Verdict: {verdict_line(report.verdict)}")
+    checked = checked_line(report.verdict)
+    if checked:
+        out.append(checked)
+    out.append(f"Result: {gate_word(summary)} (--fail-on {plain(report.run.fail_on)}).")
+    return out
+
+
+def render_text(report: AnyReport, *, color: bool = False) -> str:
+    if not isinstance(report, MultiReport):
+        return "\n".join(_run_lines(report, color)) + "\n"
+    out = []
+    for run in report.runs:
+        out.append(f"== {plain(run.name)}")
+        out.extend(_run_lines(run, color))
+        out.append("")
+    summary = report.summary
+    failed = sum(1 for run in report.runs if run.summary.failed)
+    out.append(f"Checked {len(report.runs)} models ({failed} failed), {counts_text(summary)}.")
+    out.append(f"Overall verdict: {verdict_line(report.verdict)}")
+    out.append(f"Overall result: {gate_word(summary)} (--fail-on {plain(report.run.fail_on)}).")
     return "\n".join(out) + "\n"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, ROOT
+from tests.render.inprocess import run_main
 
 CHROMIUM = Path(os.environ.get("OVERFITLINT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -80,13 +81,14 @@ def visit(browser):
 
 @pytest.fixture(scope="session")
 def example_reports(tmp_path_factory) -> dict[str, Path]:
-    """The HTML reports of the shipped examples, written by the CLI."""
+    """The HTML reports of the shipped examples, written by the CLI; "risk" is the overfitting
+    example's model alone (no log to tell whether the risk was realised)."""
     out = tmp_path_factory.mktemp("reports")
     reports = {}
     for name in ("overfit", "healthy"):
         target = out / f"{name}.html"
         folder = EXAMPLES / name
-        result = run_cli(
+        result = run_main(
             "check",
             folder / "model.onnx",
             folder / "logs.csv",
@@ -99,4 +101,10 @@ def example_reports(tmp_path_factory) -> dict[str, Path]:
         )
         assert result.code in (0, 1), result.stderr
         reports[name] = target
+    target = out / "risk.html"
+    result = run_main(
+        "check", EXAMPLES / "overfit" / "model.onnx", "--no-probe", "--report", target, cwd=out
+    )
+    assert result.code == 0, result.stderr
+    reports["risk"] = target
     return reports

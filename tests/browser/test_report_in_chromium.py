@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import DESKTOP, NARROW
-from tests.conftest import run_cli, write
+from tests.conftest import write
+from tests.render.inprocess import run_main
 from tests.unit.test_html_report import IMG, SCRIPT, hostile_model
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,8 @@ CONTRAST_PROBE = """() => {
     return 'rgb(255, 255, 255)';
   };
   const picks = ['body', 'p.muted', '.counts li', '.badge', '.finding .where', 'a',
-                 '.tile .label', '.tile .detail', 'table.evidence td', '.chart .summary', 'code'];
+                 '.tile .label', '.tile .detail', 'table.evidence td', '.chart .summary', 'code',
+                 '.verdict .headline', '.verdict .reason', '.gate strong', 'ul.adjustments li'];
   const out = [];
   for (const sel of picks) {
     for (const el of [...document.querySelectorAll(sel)].slice(0, 6)) {
@@ -73,7 +75,9 @@ def test_overfit_report(visit, example_reports, width):
     assert_clean(page)
     assert_fits(page)
     p = page.page
-    assert "Fails" in p.locator("#verdict-h").inner_text()
+    assert p.locator("#verdict-h").inner_text() == "Overfitting"
+    assert p.locator("#verdict").get_attribute("data-verdict") == "overfitting"
+    assert "fails at --fail-on warning" in p.locator("#gate").inner_text()
     assert p.locator(".lead").is_visible()
     charts = p.locator("svg.plot:visible")
     assert charts.count() == 2  # loss, accuracy: one drawing each for this width
@@ -81,6 +85,10 @@ def test_overfit_report(visit, example_reports, width):
         assert charts.nth(i).locator("path.series").count() == 2  # training and validation
         assert charts.nth(i).get_attribute("role") == "img"
         assert charts.nth(i).locator("title").count() >= 1
+    # the verdict banner's colour is the verdict's: red for overfitting
+    banner = p.locator("#verdict").evaluate("e => getComputedStyle(e).borderLeftColor")
+    headline = p.locator("#verdict-h").evaluate("e => getComputedStyle(e).color")
+    assert banner == headline and _rgb(banner)[0] > 2 * _rgb(banner)[1]
     loss = charts.nth(0)
     assert loss.locator("line.best").count() == 1
     assert loss.locator("line.onset").count() == 1
@@ -105,7 +113,9 @@ def test_healthy_report(visit, example_reports, width):
     assert_clean(page)
     assert_fits(page)
     p = page.page
-    assert "Passes" in p.locator("#verdict-h").inner_text()
+    assert p.locator("#verdict-h").inner_text() == "Healthy: no sign of overfitting"
+    assert "passes at --fail-on warning" in p.locator("#gate").inner_text()
+    assert p.locator(".verdict .checked").is_visible()  # what was checked and passed
     # only notes (the early-stopping signature), nothing at warning or above
     assert p.locator("article.finding:not([data-severity=info])").count() == 0
     charts = p.locator("svg.plot:visible")
@@ -117,9 +127,24 @@ def test_healthy_report(visit, example_reports, width):
     page.screenshot(f"healthy-{width}")
 
 
+def test_at_risk_report_is_amber(visit, example_reports):
+    page = visit(example_reports["risk"], DESKTOP)
+    assert_clean(page)
+    p = page.page
+    assert p.locator("#verdict-h").inner_text() == "At risk of overfitting"
+    assert "no training log with a validation curve" in p.locator("#verdict .reason").inner_text()
+    assert "passes at --fail-on warning" in p.locator("#gate").inner_text()
+    red, green, blue = _rgb(
+        p.locator("#verdict").evaluate("e => getComputedStyle(e).borderLeftColor")
+    )
+    assert red > green > blue  # amber, not the red of overfitting nor the green of healthy
+    page.screenshot("risk-desktop")
+
+
+@pytest.mark.parametrize("name", ["overfit", "risk"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_text_contrast_meets_wcag_aa(visit, example_reports, scheme):
-    page = visit(example_reports["overfit"], DESKTOP, color_scheme=scheme)
+def test_text_contrast_meets_wcag_aa(visit, example_reports, scheme, name):
+    page = visit(example_reports[name], DESKTOP, color_scheme=scheme)
     background = page.page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     assert (_luminance(_rgb(background)) < 0.05) == (scheme == "dark")
     low = [
@@ -129,7 +154,7 @@ def test_text_contrast_meets_wcag_aa(visit, example_reports, scheme):
     ]
     assert not low, low
     if scheme == "dark":
-        page.screenshot("overfit-dark")
+        page.screenshot(f"{name}-dark")
 
 
 def test_print_layout(visit, example_reports, tmp_path):
@@ -150,7 +175,7 @@ def test_hostile_names_stay_text_in_the_browser(visit, tmp_path):
     rows += [f"{e},{1 / (e + 1):.4f},{0.5 + abs(e - 5) * 0.05:.4f}" for e in range(20)]
     log = write(tmp_path / "<script>alert(3)<script>.csv", "\n".join(rows) + "\n")
     target = tmp_path / "hostile.html"
-    result = run_cli("check", model, log, "--no-probe", "--report", target, cwd=tmp_path)
+    result = run_main("check", model, log, "--no-probe", "--report", target, cwd=tmp_path)
     assert result.code in (0, 1), result.stderr
     page = visit(target)
     assert_clean(page)  # no alert() dialog, no request for src=x

@@ -1,5 +1,7 @@
 """SARIF against the official 2.1.0 schema, JUnit against Jenkins' junit-10.xsd, GitHub
-workflow commands and their escaping, and --format/--output pairing."""
+workflow commands and their escaping, the verdict in each, and --format/--output pairing.
+
+The checks run in this process (the CLI's ``main()``), not one subprocess per test."""
 
 from __future__ import annotations
 
@@ -12,15 +14,32 @@ import jsonschema
 import pytest
 import xmlschema
 
+from overfitlint.findings import Evidence, Finding, Location
+from overfitlint.render import render
 from overfitlint.render.github import annotation, escape_data, escape_property, render_summary
 from overfitlint.render.junit import render_junit
+from overfitlint.report import Report, RulesRun
 from tests.conftest import EXAMPLES, write
 from tests.gate.conftest import diverging, mlp
+from tests.render.inprocess import check_report, run_main
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 MODEL = "models/a/model.onnx"
 LOG = "models/a/logs.csv"
 FOUR = "OFL101,OFL201,OFL211,OFL301"  # fixed rules, so that rules added later keep counts
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """``overfitlint`` in this process, in ``tmp_path``, with ``--no-probe`` on every check
+    (a later ``--probe`` wins): these tests are about the formats, not the probe."""
+
+    def invoke(*args, cwd=None):
+        if args and args[0] == "check":
+            args = ("check", "--no-probe", *args[1:])
+        return run_main(*args, cwd=cwd or tmp_path)
+
+    return invoke
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +102,14 @@ def test_sarif_validates_and_points_at_model_and_log_line(cli, project, sarif_va
         assert {"confidence", "evidence", "fix", "probe"} <= set(result["properties"])
     assert [a["location"]["uri"] for a in run["artifacts"]] == [MODEL, LOG]
     assert all(len(a["hashes"]["sha-256"]) == 64 for a in run["artifacts"])
+    verdict = run["properties"]["verdict"]
+    assert verdict["status"] == "overfitting"
+    assert verdict["reason"].startswith("OFL301 diverging-validation-loss: ")
+    assert static["properties"]["adjustments"] == [
+        "raised to error: corroborated by OFL301, OFL302"
+    ]
+    assert static["properties"]["severityFrom"] == "warning"
+    assert "baselineState" not in static and "suppressions" not in static  # no baseline
 
 
 def test_sarif_fingerprints_are_stable_across_runs(cli, project):
@@ -126,12 +153,30 @@ def test_sarif_for_several_models_and_a_baseline(cli, project, sarif_validator):
     assert_valid_sarif(sarif_validator, document)
     run = document["runs"][0]
     assert len(run["artifacts"]) == 4
-    uris = {
-        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+
+    def uri(result):
+        return result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+    shown = [r for r in run["results"] if "suppressions" not in r]
+    accepted = [r for r in run["results"] if "suppressions" in r]
+    # models/a's are all known; models/b has notes (its early-stopping signature)
+    assert {uri(r) for r in shown} == {"models/b/model.onnx", "models/b/logs.csv"}
+    assert {r["baselineState"] for r in shown} == {"new"}
+    assert len(accepted) == run["properties"]["baseline"]["suppressed"] >= 2
+    assert {uri(r) for r in accepted} <= {MODEL, LOG}
+    for result in accepted:
+        assert result["baselineState"] == "unchanged"
+        assert result["suppressions"] == [
+            {"kind": "external", "justification": "accepted in the baseline b.json"}
+        ]
+    verdicts = run["properties"]["verdicts"]
+    assert [v["name"] for v in verdicts] == [MODEL, "models/b/model.onnx"]
+    assert [v["status"] for v in verdicts] == ["overfitting", "healthy"]
+    assert run["properties"]["verdict"] == {
+        "status": "overfitting",
+        "reason": "1 of 2 runs: overfitting",
+        "checked": [],
     }
-    # models/a's findings are all in the baseline; models/b has notes (early-stopping signature)
-    assert uris == {"models/b/model.onnx", "models/b/logs.csv"}
-    assert run["properties"]["baseline"]["suppressed"] >= 2
 
 
 def test_hostile_names_stay_valid_sarif(cli, tmp_path, sarif_validator):
@@ -162,10 +207,19 @@ def test_junit_validates_one_testcase_per_rule(cli, project, junit_schema, fail_
     suite = data["testsuite"][0]
     assert suite["@name"] == MODEL
     names = [case["@name"] for case in suite["testcase"]]
-    assert names[:2] == ["OFL101 parameter-sample-ratio", "OFL201 no-dropout"]
+    assert names[:3] == ["verdict", "OFL101 parameter-sample-ratio", "OFL201 no-dropout"]
     assert "OFL301 diverging-validation-loss" in names
-    assert int(suite["@failures"]) == failures
-    assert int(data["@failures"]) == failures
+    gate_failed = fail_on != "never"  # the verdict testcase fails with the gate
+    assert int(suite["@failures"]) == failures + gate_failed
+    assert int(data["@failures"]) == failures + gate_failed
+    verdict = suite["testcase"][0]
+    assert ("failure" in verdict) == gate_failed
+    if gate_failed:
+        assert verdict["failure"][0]["@message"].startswith("overfitting: OFL301 ")
+    properties = {p["@name"]: p["@value"] for p in suite["properties"][0]["property"]}
+    assert properties["verdict"] == "overfitting"
+    assert properties["verdict_reason"].startswith("OFL301 diverging-validation-loss: ")
+    assert properties["result"] == ("fail" if gate_failed else "pass")
 
 
 def test_junit_lists_info_findings_and_skipped_rules(cli, project, junit_schema):
@@ -173,6 +227,8 @@ def test_junit_lists_info_findings_and_skipped_rules(cli, project, junit_schema)
     junit_schema.validate(xml)
     suite = junit_schema.to_dict(xml)["testsuite"][0]
     cases = {case["@name"].split()[0]: case for case in suite["testcase"]}
+    assert "failure" not in cases["verdict"]  # a warning symptom passes --fail-on error
+    assert "result: pass at --fail-on error" in cases["verdict"]["system-out"][0]
     assert "skipped" in cases["OFL201"]  # needs a model file
     assert int(suite["@skipped"]) == 3  # OFL101, OFL201, OFL211 need a model
     assert "failure" not in cases["OFL301"]  # a warning, below --fail-on error
@@ -189,31 +245,67 @@ def test_junit_several_models(cli, project, junit_schema):
 
 
 def test_junit_survives_hostile_text(junit_schema):
-    report = {
-        "run": {"fail_on": "info", "seconds": 1.5, "started_at": "x"},
-        "inputs": [{"path": "m\x00.onnx"}],
-        "model": None,
-        "rules": {"ran": ["OFL301"], "skipped": {}},
-        "findings": [
-            {
-                "code": "OFL301",
-                "name": "diverging-validation-loss",
-                "severity": "warning",
-                "confidence": "high",
-                "message": "<script>]]>\x01\x1b & \"'",
-                "evidence": [],
-                "fix": "",
-                "location": {"file": "a\x07.csv", "line": 3},
-                "corroborated_by": [],
-                "probe": None,
-                "fingerprint": "0" * 16,
-            }
-        ],
-    }
+    finding = Finding(
+        "OFL301",
+        "diverging-validation-loss",
+        "warning",
+        "high",
+        "<script>]]>\x01\x1b & \"'\n::error::x",
+        location=Location("a\x07.csv", 3),
+        role="symptom",
+    )
+    report = Report.from_dict(
+        {
+            "run": {"fail_on": "info", "seconds": 1.5, "started_at": "x"},
+            "inputs": [{"path": "m\x00.onnx"}],
+            "rules": {"ran": ["OFL301"]},
+            "summary": {"warning": 1, "failed": True},
+            "findings": [finding.to_dict()],
+        }
+    )
     xml = render_junit(report)
     junit_schema.validate(xml)
-    failure = junit_schema.to_dict(xml)["testsuite"][0]["testcase"][0]["failure"][0]
-    assert failure["@message"].startswith("<script>]]>")
+    assert "\x1b" not in xml and "\x07" not in xml
+    case = junit_schema.to_dict(xml)["testsuite"][0]["testcase"][1]
+    failure = case["failure"][0]
+    assert failure["@message"].startswith("<script>]]>\\x01\\x1b & \"' ::error::x")
+    assert failure["$"].startswith("a\\x07.csv:3: OFL301 [warning, high confidence] <script>")
+
+
+def test_a_crashed_rule_is_an_error_everywhere(overfit_log_report, junit_schema, sarif_validator):
+    crash = Finding(
+        "OFL901",
+        "rule-crashed",
+        "warning",
+        "high",
+        "rule OFL302 could not run: ZeroDivisionError: division by zero",
+        evidence=(Evidence("rule", "OFL302"),),
+        subject="OFL302",
+        role="internal",
+    )
+    rules = overfit_log_report.rules
+    report = Report(
+        **{
+            **overfit_log_report.__dict__,
+            "findings": (*overfit_log_report.findings, crash),
+            "rules": RulesRun(rules.ran, rules.skipped, rules.thresholds, ("OFL302",)),
+        }
+    )
+    xml = render("junit", report)
+    junit_schema.validate(xml)
+    suite = junit_schema.to_dict(xml)["testsuite"][0]
+    case = next(c for c in suite["testcase"] if c["@name"].startswith("OFL302"))
+    assert case["error"][0]["@type"] == "OFL901" and int(suite["@errors"]) == 1
+    document = json.loads(render("sarif", report))
+    assert_valid_sarif(sarif_validator, document)
+    notes = document["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert any(n["level"] == "error" and n["descriptor"]["id"] == "OFL302" for n in notes)
+    assert "Could not run (crashed): OFL302; the verdict is incomplete." in render("text", report)
+
+
+@pytest.fixture(scope="module")
+def overfit_log_report() -> Report:
+    return check_report(EXAMPLES / "overfit" / "logs.csv")
 
 
 # ------------------------------------------------------------------------------ GitHub
@@ -226,21 +318,18 @@ def test_escaping_follows_the_actions_toolkit():
 
 
 def test_annotation_escapes_hostile_paths_and_messages():
-    finding = {
-        "code": "OFL301",
-        "name": "diverging-validation-loss",
-        "severity": "info",
-        "confidence": "low",
-        "message": "rose 5%\n::error::injected",
-        "evidence": [],
-        "fix": "",
-        "corroborated_by": [],
-        "location": {"file": "runs/a,b:c%d\n.csv", "line": 7},
-    }
+    finding = Finding(
+        "OFL301",
+        "diverging-validation-loss",
+        "info",
+        "low",
+        "rose 5%\n::error::injected\r\n##[stop-commands]tok",
+        location=Location("runs/a,b:c%d\n.csv", 7),
+    )
     line = annotation(finding)
-    assert "\n" not in line
-    assert line.startswith("::notice file=runs/a%2Cb%3Ac%25d%0A.csv,line=7,title=OFL301 ")
-    assert line.endswith("::rose 5%25%0A::error::injected")
+    assert "\n" not in line and "\r" not in line and "##[" not in line
+    assert line.startswith("::notice file=runs/a%2Cb%3Ac%25d .csv,line=7,title=OFL301 ")
+    assert line.endswith("::rose 5%25 ::error::injected #\\x23[stop-commands]tok")
 
 
 def test_github_format_and_job_summary(cli, project, tmp_path, monkeypatch):
@@ -255,31 +344,39 @@ def test_github_format_and_job_summary(cli, project, tmp_path, monkeypatch):
     title = "OFL301 diverging-validation-loss (high confidence)"
     assert f"::error file={LOG},line={onset},title={title}::" in result.stdout
     assert any(line.startswith(f"::error file={MODEL},title=OFL201 no-dropout") for line in lines)
-    assert any(line.startswith("::notice ") for line in lines)  # info -> notice
+    assert any(line.startswith("::notice file=") for line in lines)  # info -> notice
+    assert lines[-1].startswith(
+        "::notice title=overfitlint verdict::verdict overfitting: OFL301 diverging-validation"
+    )
+    assert "%0Aresult: fail at --fail-on warning, " in lines[-1]
     text = summary.read_text()
-    assert text.startswith("earlier step\n## overfitlint: ❌ fail")  # appended, not replaced
+    assert text.startswith("earlier step\n## overfitlint: ❌ fail, overfitting")  # appended
+    assert "**Verdict: overfitting**: OFL301 diverging-validation-loss: " in text
     assert f"| error | OFL301 diverging-validation-loss | {LOG}:{onset} |" in text
 
 
 def test_summary_escapes_markdown_and_html():
-    report = {
-        "run": {"fail_on": "warning"},
-        "summary": {"error": 1, "warning": 0, "info": 0, "total": 1, "failed": True},
-        "inputs": [{"path": "x"}],
-        "rules": {"skipped": {}},
-        "findings": [
-            {
-                "code": "OFL301",
-                "name": "n",
-                "severity": "error",
-                "message": "<img src=x onerror=alert(1)> | pipe",
-                "location": {"file": "a|b.csv", "line": None},
-            }
-        ],
-    }
+    report = Report.from_dict(
+        {
+            "run": {"fail_on": "warning"},
+            "summary": {"error": 1, "failed": True},
+            "inputs": [{"path": "x"}],
+            "verdict": {"status": "overfitting", "reason": "<b>bold</b> | pipe\n## heading"},
+            "findings": [
+                {
+                    "code": "OFL301",
+                    "name": "n",
+                    "severity": "error",
+                    "message": "<img src=x onerror=alert(1)> | pipe",
+                    "location": {"file": "a|b.csv", "line": None},
+                }
+            ],
+        }
+    )
     text = render_summary(report)
-    assert "<img" not in text and "&lt;img" in text
+    assert "<img" not in text and "&lt;img" in text and "<b>" not in text
     assert "a\\|b.csv" in text and "\\| pipe" in text
+    assert "\n## heading" not in text  # a reason cannot open a Markdown line of its own
 
 
 # ------------------------------------------------------------------------------ outputs

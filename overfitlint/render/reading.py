@@ -1,0 +1,210 @@
+"""What every renderer reads the same way from a typed report.
+
+The verdict's words and tones, the gate's result, which log a finding is about, and the one
+definition of a log's best epoch (a finding's ``best_epoch`` evidence about the validation
+loss, else its logged minimum). Nothing here names a rule: numbers are found by evidence name,
+tones by severity and role.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+
+from overfitlint.curves import Curves, Series
+from overfitlint.findings import Finding
+from overfitlint.render.safe import plain
+from overfitlint.report import Escalation, Report, Summary
+from overfitlint.verdict import AT_RISK, HEALTHY, OVERFITTING, UNKNOWN, Verdict
+
+SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
+SEVERITY_ORDER = ("error", "warning", "info")
+VERDICT_HEADLINES = {
+    OVERFITTING: "Overfitting",
+    AT_RISK: "At risk of overfitting",
+    HEALTHY: "Healthy: no sign of overfitting",
+    UNKNOWN: "Unknown: nothing could be judged",
+}
+VERDICT_TONES = {OVERFITTING: "error", AT_RISK: "warning", HEALTHY: "ok", UNKNOWN: "neutral"}
+INTERNAL = "internal"
+"""The role of a finding that says a rule or loader could not run."""
+
+
+def number(value: Any) -> float | None:
+    """A finite number, else None (evidence read back from JSON may hold anything)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITY_RANK.get(severity, -1)
+
+
+def worst(findings: Iterable[Finding]) -> str | None:
+    """The highest severity among ``findings`` (None when there are none)."""
+    best: str | None = None
+    for finding in findings:
+        if severity_rank(finding.severity) > severity_rank(best or ""):
+            best = finding.severity
+    return best
+
+
+# -- verdict and gate ------------------------------------------------------------------------
+
+
+def verdict_headline(verdict: Verdict) -> str:
+    return VERDICT_HEADLINES.get(verdict.status, plain(verdict.status))
+
+
+def verdict_tone(verdict: Verdict) -> str:
+    return VERDICT_TONES.get(verdict.status, "neutral")
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """``<status>: <reason>``, one plain line."""
+    reason = plain(verdict.reason)
+    return f"{plain(verdict.status)}: {reason}" if reason else plain(verdict.status)
+
+
+def checked_line(verdict: Verdict) -> str:
+    """The positive summary: what was checked and passed ("" when nothing was)."""
+    if not verdict.checked:
+        return ""
+    return "Checked and passed: " + "; ".join(plain(item) for item in verdict.checked)
+
+
+def counts_text(summary: Summary) -> str:
+    """``7 finding(s): 5 error, 1 warning, 1 info`` or ``no findings``."""
+    if not summary.total:
+        return "no findings"
+    counts = ", ".join(f"{summary.count(s)} {s}" for s in SEVERITY_ORDER if summary.count(s))
+    return f"{summary.total} finding(s): {counts}"
+
+
+def gate_word(summary: Summary) -> str:
+    return "fail" if summary.failed else "pass"
+
+
+# -- findings --------------------------------------------------------------------------------
+
+
+def where(finding: Finding) -> str:
+    """``file:line`` (plain), ``file``, or "" when the finding points at nothing."""
+    location = finding.location
+    if not location.file:
+        return ""
+    line = number(location.line)
+    text = plain(location.file)
+    return f"{text}:{int(line)}" if line is not None and line > 0 else text
+
+
+def value_text(value: Any) -> str:
+    if isinstance(value, float | np.floating) and math.isfinite(value):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v) for v in value)
+    return plain(value)
+
+
+def evidence_line(finding: Finding) -> str:
+    """``name=value unit; ...`` (plain)."""
+    items = []
+    for item in finding.evidence:
+        unit = f" {plain(item.unit)}" if item.unit and item.unit not in ("epoch", "line") else ""
+        items.append(f"{plain(item.name)}={value_text(item.value)}{unit}")
+    return "; ".join(items)
+
+
+def is_internal(finding: Finding) -> bool:
+    return finding.role == INTERNAL
+
+
+def crash_reports(report: Report, code: str) -> list[Finding]:
+    """The internal findings that say rule ``code`` crashed."""
+    if code not in report.rules.crashed:
+        return []
+    return [
+        f
+        for f in report.findings
+        if is_internal(f) and (f.subject == code or f.evidence_value("rule") == code)
+    ]
+
+
+def escalation(report: Report, finding: Finding) -> Escalation | None:
+    """The baseline's word that this finding was accepted before and came back worse."""
+    if report.baseline is None:
+        return None
+    return next(
+        (
+            e
+            for e in report.baseline.escalated
+            if e.fingerprint == finding.fingerprint and e.code == finding.code
+        ),
+        None,
+    )
+
+
+# -- logs and their best epoch ----------------------------------------------------------------
+
+
+def _sources(curves: Curves) -> list[str]:
+    return list(dict.fromkeys([curves.source, *curves.sources]))
+
+
+def log_of(report: Report, finding: Finding) -> Curves | None:
+    """The log a finding points into: by path, else by a file name only one log has."""
+    where_file = finding.location.file or ""
+    if not where_file:
+        return None
+    for curves in report.logs:
+        if where_file in _sources(curves):
+            return curves
+    name = PurePath(where_file).name
+    same = [c for c in report.logs if any(PurePath(s).name == name for s in _sources(c))]
+    return same[0] if len(same) == 1 else None
+
+
+def findings_about(report: Report, curves: Curves, subject: str | None) -> list[Finding]:
+    """Findings located in this log whose subject is ``subject`` (a series name)."""
+    return [f for f in report.findings if f.subject == subject and log_of(report, f) is curves]
+
+
+def finite_points(series: Series | None) -> list[tuple[float, float]]:
+    if series is None:
+        return []
+    keep = np.isfinite(series.values) & np.isfinite(series.epochs)
+    return list(zip(series.epochs[keep].tolist(), series.values[keep].tolist(), strict=True))
+
+
+def series_best(
+    report: Report, curves: Curves, series: Series | None, lower_is_better: bool
+) -> float | None:
+    """The best epoch of one validation series: the ``best_epoch`` a finding about it
+    measured, else the epoch of its logged minimum (maximum when higher is better)."""
+    if series is None:
+        return None
+    for finding in findings_about(report, curves, series.name):
+        epoch = number(finding.evidence_value("best_epoch"))
+        if epoch is not None:
+            return epoch
+    points = finite_points(series)
+    if not points:
+        return None
+    pick = min if lower_is_better else max
+    return pick(points, key=lambda p: p[1])[0]
+
+
+def best_epoch(report: Report, curves: Curves) -> float | None:
+    """The best epoch of a log: that of its validation loss."""
+    return series_best(report, curves, curves.val_loss, curves.loss.lower_is_better)
+
+
+def value_at(series: Series | None, epoch: float) -> float | None:
+    """The logged value of ``series`` at ``epoch`` (the first such point)."""
+    return next((y for x, y in finite_points(series) if x == epoch), None)
