@@ -73,7 +73,6 @@ MODEL_A = ("models/a/model.onnx", "models/a/logs.csv")
 TORCH = ("torch",)
 H5 = ("h5py",)
 KERAS = ("h5py", "keras", "tensorflow")
-KERAS_HOME = "the probe's Keras creates ~/.keras/keras.json in $HOME"
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,8 @@ TS = "models/ts/model.pt"
 def torchscript_marker(s: Scratch, shared: Path) -> None:
     """A scripted module whose TorchScript __setstate__ creates a file with torch.from_file."""
     tp = _torch()
-    tp.save_scripted(tp.Marker(str(s.marker("torchscript")), b"ran\n"), s.path(TS))
+    content = b"['torch.jit.load']\n"  # a marker line names who wrote it
+    tp.save_scripted(tp.Marker(str(s.marker("torchscript")), content), s.path(TS))
 
 
 @case(
@@ -404,10 +404,6 @@ def keras_h5_lambda(s: Scratch, shared: Path) -> None:
 # ---------------------------------------------------------------- import shadowing
 
 SHADOW_PATHS = (*MODEL_A, "models/b/model.onnx", "models/b/logs.csv")
-SHADOW_WORKERS = (
-    "the probe worker (python -m overfitlint.probe.worker) and the --jobs spawn workers run "
-    "with the repository on sys.path and import the planted modules"
-)
 
 
 @case(
@@ -1239,78 +1235,138 @@ def savedmodel_metadata(s: Scratch, shared: Path) -> None:
 
 # ============================================================================ what is open
 
-# The cases that do not hold today, and what fails: each is a strict xfail until its fix lands
-# (then its line goes). In the order the cases are declared.
+# The cases that do not hold today and what fails, as measured: each is a strict xfail until
+# its fix lands, and then its line goes.
+
+KERAS_HOME = "the probe's Keras creates ~/.keras/keras.json in $HOME"
+SHADOW_WORKER = (
+    "the probe worker (python -m overfitlint.probe.worker, cwd = the repository) imports the "
+    "planted overfitlint/, json.py and numpy.py (markers written by -m); the --jobs spawn workers "
+    "(-c) and the probe worker import multiprocessing/"
+)
 OPEN: dict[str, str] = {
-    "torchscript-setstate-writes-marker-probe": "torch.jit.load runs TorchScript __setstate__: marker written",
-    "torchscript-setstate-writes-marker": "torch.jit.load runs TorchScript __setstate__ on the static path: marker written",
-    "torchscript-json-py-chains-into-probe": "__setstate__ writes json.py into the working folder; the probe worker (python -m, cwd = the repository) then imports it: marker shadow-json",
-    "torchscript-setstate-plants-json-py": "torch.jit.load runs __setstate__, which writes json.py into the working folder",
-    "torchscript-setstate-reads-secret-probe": "torch.jit.load runs __setstate__, which reads outside/secret.txt: the file is read and the token is in out/probe.json",
-    "torchscript-setstate-reads-secret": "torch.jit.load runs __setstate__, which reads outside/secret.txt into a Dropout's p: the file is read and the token is in out/result.json",
-    "torchscript-setstate-loops-probe": "torch.jit.load runs a __setstate__ that never returns: killed at the time cap",
-    "torchscript-setstate-loops": "torch.jit.load runs a __setstate__ that never returns: killed at the time cap",
-    "torchscript-deep-nesting-probe": "torch.jit.load parses 200,000 nested parentheses: the process dies of SIGSEGV",
-    "torchscript-deep-nesting": "torch.jit.load parses 200,000 nested parentheses: the process dies of SIGSEGV",
-    "pt2-pickled-payloads-probe": "the probe's torch.export.load unpickles the weights, constants and sample inputs: markers pt2-weights, pt2-constants, pt2-sample-inputs written by the probe worker",
-    "keras-config-imports-repo-package-probe": "Keras imports a config's keras_hub.* module and the probe worker has the repository on sys.path: the repository's keras_hub/ runs (marker keras-hub); the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "keras-config-names-repo-module-probe": "the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "keras-lambda-bytecode-probe": "the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "keras-lambda-in-activation-probe": "the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "keras-config-os-system-probe": "the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "keras-cve-2025-8747-get-file-probe": "the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "keras-cve-2025-9905-h5-lambda-probe": "the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "shadow-imports-action-yml": "action.yml runs python3 -m overfitlint, which imports overfitlint/, json.py, numpy.py, click.py from the checkout; and the probe worker (python -m overfitlint.probe.worker) and the --jobs spawn workers run with the repository on sys.path and import the planted modules",
-    "shadow-imports-python-I-m": "the probe worker (python -m overfitlint.probe.worker) and the --jobs spawn workers run with the repository on sys.path and import the planted modules",
-    "shadow-imports-python-m": "python -m overfitlint imports overfitlint/, json.py, numpy.py and click.py from the working folder; and the probe worker (python -m overfitlint.probe.worker) and the --jobs spawn workers run with the repository on sys.path and import the planted modules",
-    "shadow-imports-console-script": "the probe worker (python -m overfitlint.probe.worker) and the --jobs spawn workers run with the repository on sys.path and import the planted modules (markers shadow-overfitlint, shadow-json, shadow-numpy from the probe worker, shadow-multiprocessing from both)",
-    "weights-only-framesummary-reads-outside": "torch.load(weights_only=True) builds traceback.FrameSummary, which reads outside/secret.txt",
-    "config-output-dir-outside": "output-dir = '../outside/results' from the repository's config writes outside",
-    "config-report-home-bashrc": "report = '~/.bashrc' from the repository's config overwrites $HOME/.bashrc",
-    "config-output-table-outside": "[output] paths from the repository's config (an absolute path, ../outside, ~/) write outside the repository",
-    "reports-folder-symlink-outside": "the default report goes through reports/ -> ../outside and lands outside",
-    "report-file-symlink-outside": "the default report file reports/a-model.html is a symlink to outside: written through it",
-    "config-output-file-symlink-outside": "[output] json = 'results.json' is a symlink to outside: written through it",
-    "symlink-log-to-ssh-key": "models/a/logs.csv -> ~/.ssh/id_rsa is followed: the key is read",
-    "symlink-log-to-outside-csv": "models/a/logs.csv -> outside/metrics.csv is followed: read, and its columns (the token) reach out/result.json",
-    "symlink-model-to-outside": "models/a/model.onnx -> outside/model.onnx is followed: read, and its layer names (the token) reach stdout, JSON and HTML",
-    "symlink-hparams-to-outside": "hparams.yaml -> outside/secret.txt beside a Lightning metrics.csv is read: its key (the token) reaches stdout, JSON and HTML",
-    "symlink-trainer-state-to-outside": "trainer_state.json -> outside/trainer_state.json is followed: read",
-    "symlink-folder-to-outside": "models/ext -> outside is followed: outside/metrics.csv is read and its columns (the token) reach out/result.json",
-    "h5-external-link-outside": "the legacy .h5 loader follows an HDF5 external link: outside/secret.h5 is read",
-    "keras-weights-links-probe": "the probe's Keras follows an external link and a virtual dataset in model.weights.h5: outside/secret.h5 is read; the probe's Keras creates ~/.keras/keras.json in $HOME",
-    "manifest-model-outside": "[[models]] model = '../outside/model.onnx' is read; its names (the token) reach stdout and HTML",
-    "manifest-absolute-outside": "[[models]] model = an absolute path outside the repository is read; its names (the token) reach stdout and HTML",
-    "manifest-glob-outside": "[[models]] logs = ['../outside/*.csv'] is expanded: outside/metrics.csv is read",
-    "config-data-outside": "data = '../outside/data.npz' from the repository's config is read by the probe",
-    "config-baseline-home-bashrc": "baseline = '~/.bashrc' from the repository's config: $HOME/.bashrc is read",
-    "config-baseline-outside": "baseline = '../outside/baseline.json' from the repository's config is read",
-    "onnx-external-data-hardlink-probe": "the probe loads the external data from weights.bin, a hardlink of outside/weights.bin: the outside file is read",
-    "forged-onnx-names": "ONNX node, graph, initializer and producer names reach text, github, JUnit, HTML and the job summary raw",
-    "forged-onnx-names-probe": "ONNX names reach the text and github outputs raw",
-    "forged-keras-layer-names": "Keras layer names reach text, github, JUnit, HTML and the job summary raw",
-    "forged-safetensors-keys": "safetensors keys reach the HTML report raw",
-    "forged-state-dict-keys": "state-dict keys reach the HTML report raw",
-    "forged-csv-column-names": "CSV column names are listed raw in the error line (5 stderr lines, forged commands among them)",
-    "forged-json-log-keys": "JSON log keys are listed raw in the error line (5 stderr lines, forged commands among them)",
-    "forged-file-names": "a log's file name found by the [[models]] glob starts text lines raw and reaches github, JUnit, HTML and the job summary",
-    "forged-folder-names": "a folder name starts text lines and the 'HTML report:' line raw",
-    "forged-baseline-entries": "baseline entries listed as gone reach text, github and the job summary raw",
-    "forged-config-path": "a config path (baseline) is echoed raw in the error line",
-    "keras-deflated-weights-seeks": "h5py seeks backwards in a deflated model.weights.h5 member (400 layers laid out in reverse) and zipfile re-inflates from the start at every seek: killed at the time cap",
-    "keras-deflated-weights-large": "a 33 MB deflated model.weights.h5 (under the x100 bomb ratio) is re-inflated at every backward seek: killed at the time cap",
-    "h5-million-dataset-visits": "the HDF5 walk visits 10^6 datasets with no limit on their number: killed at the time cap",
-    "manifest-glob-from-root": "a [[models]] glob rooted at / walks the whole machine: killed at the time cap",
-    "pt-zip-bomb-data-pkl": "torch.load inflates a deflated data.pkl declared 2.5 GB (no size check first): past the memory cap",
-    "weights-only-reads-dev-zero": "torch.load(weights_only=True) builds traceback.FrameSummary('/dev/zero'), which reads without end: past the memory cap",
-    "npz-data-inflates": "data = 'data/data.npz' (2.5 MB, deflated) inflates to 2.5 GB when the probe loads it: past the memory cap",
-    "tensorboard-sparse-event-files": "each event file is read whole: three sparse 3 GiB files (a valid record, then a hole) go past the memory cap",
-    "json-log-overflows-to-inf": "--format json on a log whose loss ratio overflows to inf (1e308 / 1e-308): 'Out of range float values are not JSON compliant' as an internal error",
-    "toml-deeply-nested-config": "a deeply nested TOML config: RecursionError as an internal error",
-    "baseline-deeply-nested": "a deeply nested baseline: RecursionError as an internal error",
-    "config-huge-integer": "a 5,001-digit integer in the config: ValueError (int digits limit) as an internal error",
-    "baseline-huge-integer": "a 5,001-digit integer in the baseline: ValueError (int digits limit) as an internal error",
-    "config-unknown-user-home": "output-dir = '~ofl_no_such_user/x': RuntimeError as an internal error",
-    "unreadable-model": "a mode 000 model: click's usage error, 4 lines on stderr",
-    "unreadable-log": "a mode 000 log: click's usage error, 4 lines on stderr",
+    # code runs
+    "torchscript-setstate-writes-marker": "torch.jit.load on the static path runs TorchScript "
+    "__setstate__: marker torchscript written",
+    "torchscript-setstate-writes-marker-probe": "torch.jit.load runs TorchScript __setstate__: "
+    "marker torchscript written",
+    "torchscript-setstate-plants-json-py": "torch.jit.load runs __setstate__, which writes "
+    "json.py into the working folder",
+    "torchscript-json-py-chains-into-probe": "__setstate__ writes json.py into the working "
+    "folder and the probe worker imports it: marker shadow-json written by -m",
+    "torchscript-setstate-reads-secret": "torch.jit.load runs __setstate__, which reads "
+    "outside/secret.txt into a Dropout's p: the token is in stdout and out/result.json",
+    "torchscript-setstate-reads-secret-probe": "torch.jit.load runs __setstate__, which reads "
+    "outside/secret.txt",
+    "torchscript-setstate-loops": "torch.jit.load runs a __setstate__ that never returns: "
+    "killed at the 10 s cap",
+    "torchscript-setstate-loops-probe": "torch.jit.load runs a __setstate__ that never returns: "
+    "killed at the 20 s cap",
+    "torchscript-deep-nesting": "torch.jit.load parses 200,000 nested parentheses: SIGSEGV",
+    "torchscript-deep-nesting-probe": "torch.jit.load parses 200,000 nested parentheses: SIGSEGV "
+    "(the probe is never reached)",
+    "pt2-pickled-payloads-probe": "the probe worker's torch.export.load unpickles the weight, the "
+    "constant and the sample inputs: markers pt2-weights, pt2-constants, pt2-sample-inputs",
+    "keras-config-imports-repo-package-probe": "Keras imports the config's keras_hub.layers and "
+    "the probe worker has the repository on sys.path: marker keras-hub written by the worker; "
+    + KERAS_HOME,
+    "keras-config-names-repo-module-probe": KERAS_HOME,
+    "keras-lambda-bytecode-probe": KERAS_HOME,
+    "keras-lambda-in-activation-probe": KERAS_HOME,
+    "keras-config-os-system-probe": KERAS_HOME,
+    "keras-cve-2025-8747-get-file-probe": KERAS_HOME,
+    "keras-cve-2025-9905-h5-lambda-probe": KERAS_HOME,
+    "shadow-imports-console-script": SHADOW_WORKER,
+    "shadow-imports-python-m": "python -m overfitlint imports overfitlint/, json.py, numpy.py, "
+    "click.py and multiprocessing/ from the working folder (markers written by __main__.py); "
+    + SHADOW_WORKER,
+    "shadow-imports-python-I-m": SHADOW_WORKER,
+    "shadow-imports-action-yml": "action.yml runs python3 -m overfitlint: overfitlint/, json.py, "
+    "numpy.py, click.py and multiprocessing/ imported from the checkout (markers written by "
+    "__main__.py); " + SHADOW_WORKER,
+    "weights-only-framesummary-reads-outside": "torch.load(weights_only=True) builds "
+    "traceback.FrameSummary, which reads outside/secret.txt",
+    # files leave
+    "config-output-dir-outside": "output-dir from the config: outside/results/overfitlint.json "
+    "and outside/results/a-model.html created",
+    "config-report-home-bashrc": "report = '~/.bashrc' from the config: home/.bashrc overwritten",
+    "config-output-table-outside": "[output] from the config: outside/x.sarif, outside/x.json, "
+    "outside/x.html and home/x.xml created",
+    "reports-folder-symlink-outside": "reports/ -> outside: outside/a-model.html created",
+    "report-file-symlink-outside": "reports/a-model.html -> outside/written.html: written "
+    "through the link",
+    "config-output-file-symlink-outside": "results.json -> outside/results.json: written through "
+    "the link",
+    "symlink-log-to-ssh-key": "logs.csv -> ~/.ssh/id_rsa: home/.ssh/id_rsa read",
+    "symlink-log-to-outside-csv": "logs.csv -> outside/metrics.csv: read, the token in "
+    "out/result.json",
+    "symlink-model-to-outside": "model.onnx -> outside/model.onnx: read, the token in stdout, "
+    "out/result.json, out/result.html and the HTML report",
+    "symlink-hparams-to-outside": "hparams.yaml -> outside/secret.txt: read, the token in stdout, "
+    "out/result.json and the HTML report",
+    "symlink-trainer-state-to-outside": "trainer_state.json -> outside/trainer_state.json: read",
+    "symlink-folder-to-outside": "models/ext -> outside: outside/metrics.csv read, the token in "
+    "out/result.json",
+    "h5-external-link-outside": "the legacy .h5 loader follows an external link: "
+    "outside/secret.h5 read",
+    "keras-weights-external-link-probe": KERAS_HOME,
+    "keras-weights-virtual-dataset-probe": KERAS_HOME,
+    "manifest-model-outside": "[[models]] model = '../outside/model.onnx': read, the token in "
+    "stdout and the HTML report",
+    "manifest-absolute-outside": "[[models]] model = an absolute path outside: read, the token in "
+    "stdout and the HTML report",
+    "manifest-glob-outside": "[[models]] logs = ['../outside/*.csv']: outside/metrics.csv read",
+    "config-data-outside": "data = '../outside/data.npz' from the config: read by the probe",
+    "config-baseline-home-bashrc": "baseline = '~/.bashrc' from the config: home/.bashrc read",
+    "config-baseline-outside": "baseline = '../outside/baseline.json' from the config: read",
+    # forged outputs
+    "forged-onnx-names": "raw CR, ESC and DEL from the names in stdout, JUnit, HTML and the job "
+    "summary; 7 annotation lines carry a raw '::' from the names",
+    "forged-onnx-names-probe": "raw CR in stdout and the HTML report; 2 annotation lines carry a "
+    "raw '::' from the names",
+    "forged-keras-layer-names": "raw CR, ESC and DEL from the layer names in stdout, JUnit, HTML "
+    "and the job summary; 5 annotation lines carry a raw '::'",
+    "forged-safetensors-keys": "raw CR from the keys in the HTML outputs",
+    "forged-state-dict-keys": "raw CR from the keys in the HTML outputs",
+    "forged-csv-column-names": "the error line lists the column names raw: 5 stderr lines, 4 of "
+    "them forged workflow commands",
+    "forged-json-log-keys": "the error line lists the keys raw: 5 stderr lines, 4 of them forged "
+    "workflow commands",
+    "forged-file-names": "the log's file name, found by the manifest's glob, starts text lines "
+    "raw (8 forged lines on stdout) and reaches JUnit, HTML and the job summary",
+    "forged-folder-names": "the folder name starts 16 stdout lines and the 'HTML report:' line "
+    "on stderr raw; CR, ESC and DEL in JUnit, HTML and the job summary",
+    "forged-baseline-entries": "gone baseline entries are listed raw: 4 forged lines on stdout, "
+    "ESC in the job summary",
+    "forged-config-path": "the config's baseline path is echoed raw: 5 stderr lines, 4 of them "
+    "forged workflow commands",
+    # hangs, crashes, memory
+    "keras-deflated-weights-seeks": "backward seeks in the deflated model.weights.h5 re-inflate "
+    "the member from its start: killed at the 10 s cap",
+    "keras-deflated-weights-large": "the 33 MB deflated model.weights.h5 is re-inflated at every "
+    "backward seek: killed at the 10 s cap",
+    "h5-million-dataset-visits": "the HDF5 walk visits 10^6 datasets: killed at the 10 s cap",
+    "manifest-glob-from-root": "the [[models]] glob rooted at / walks the machine: killed at the "
+    "10 s cap",
+    "pt-zip-bomb-data-pkl": "torch.load inflates the 2.5 GB data.pkl: killed at the 1.25 GiB cap",
+    "weights-only-reads-dev-zero": "FrameSummary('/dev/zero') reads without end: killed at the "
+    "1.25 GiB cap",
+    "npz-data-inflates": "the probe inflates the 2.5 GB x_train of data/data.npz: killed at the "
+    "1.25 GiB cap",
+    "tensorboard-sparse-event-files": "each 3 GiB sparse event file is read whole: killed at the "
+    "1.25 GiB cap",
+    "json-log-overflows-to-inf": "internal error: ValueError: Out of range float values are not "
+    "JSON compliant: inf",
+    "toml-deeply-nested-config": "internal error: RecursionError: maximum recursion depth exceeded",
+    "baseline-deeply-nested": "internal error: RecursionError: maximum recursion depth exceeded "
+    "while decoding a JSON array",
+    "config-huge-integer": "internal error: ValueError: Exceeds the limit (4300 digits) for "
+    "integer string conversion",
+    "baseline-huge-integer": "internal error: ValueError: Exceeds the limit (4300 digits) for "
+    "integer string conversion",
+    "config-unknown-user-home": "internal error: RuntimeError: Could not determine home directory.",
+    "unreadable-model": "click's usage error: 4 stderr lines ('Usage: ...', 'Error: Invalid value "
+    "for [PATHS]...: Path ... is not readable.')",
+    "unreadable-log": "click's usage error: 4 stderr lines ('Usage: ...', 'Error: Invalid value "
+    "for [PATHS]...: Path ... is not readable.')",
 }

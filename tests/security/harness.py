@@ -41,6 +41,8 @@ POLL_S = 0.05
 DROP_ROOT_POWERS = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--")
 OWN_ANNOTATION = re.compile(r"::(error|warning|notice)( [^:]*)?::(.*)")
 ANNOTATION_KEYS = {"file", "line", "endLine", "col", "endColumn", "title"}
+OWN_TITLE = re.compile(r"OFL\d{3} [a-z0-9-]+ \((low|medium|high) confidence\)")
+"""The title overfitlint gives every annotation (render/github.py): rule, name, confidence."""
 WORKFLOW_COMMAND = re.compile(r"^\s*(::|##\[)")
 CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 TRACEBACK = b"Traceback (most recent call last)"
@@ -431,6 +433,10 @@ def judge(name: str, run: Run, scratch: Scratch, expect: Expect) -> list[str]:
             why, line = forged[0]
             shown = f"{len(forged)} line(s), the first: {why}: {line[:120]!r}"
             fail("forged workflow command", f"{where}: {shown}")
+        elif github:
+            extra = _annotations_beyond_findings(lines, run.outputs.get("out/result.json"))
+            if extra:
+                fail("forged workflow command", f"stdout: {extra}")
     # how it ended
     if run.killed == "time":
         fail("time cap", f"still running after {run.seconds:.1f} s; killed")
@@ -454,6 +460,21 @@ def judge(name: str, run: Run, scratch: Scratch, expect: Expect) -> list[str]:
     if expect.extra is not None:
         problems += [f"{name}: {problem}" for problem in expect.extra(run, scratch)]
     return problems
+
+
+def _annotations_beyond_findings(lines: list[str], result: bytes | None) -> str:
+    """With the run's JSON report at hand, one annotation per finding: more is a forgery that
+    copied overfitlint's own shape."""
+    if result is None:
+        return ""
+    try:
+        findings = len(json.loads(result)["findings"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+    annotations = sum(1 for line in lines if OWN_ANNOTATION.fullmatch(line))
+    if annotations > findings:
+        return f"{annotations} annotations for {findings} findings"
+    return ""
 
 
 def _writers(marker: Path) -> str:
@@ -510,10 +531,14 @@ def _workflow_command(line: str, *, github: bool) -> str:
     if own is None:
         return "a line that starts a workflow command"
     properties, message = (own.group(2) or "").strip(), own.group(3)
+    values = {}
     for item in filter(None, properties.split(",")):
         key, _, value = item.partition("=")
         if key not in ANNOTATION_KEYS or not value:
             return f"annotation property {item[:60]!r}"
+        values[key] = value
+    if not OWN_TITLE.fullmatch(values.get("title", "")):
+        return "an annotation without overfitlint's rule title"
     if "::" in message:
         return "an unescaped '::' in an annotation message"
     return ""

@@ -248,8 +248,8 @@ keras.Model(x, layers.Dense(10, name="head")(h), name="host").save(
 
 def keras_artifacts(folder: Path) -> Path:
     """Real Keras files to start from, written by Keras in a subprocess (once per session):
-    plain.keras/.h5 (Dense 64-160-10, no dropout: 12k parameters), lambda.keras/.h5 (with a Lambda layer),
-    functional.keras (a functional model with a Lambda layer)."""
+    plain.keras/.h5 (Dense 64-160-10, no dropout: 12k parameters), lambda.keras/.h5 (with a
+    Lambda layer), functional.keras (a functional model with a Lambda layer)."""
     if (folder / "functional.keras").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
