@@ -1,10 +1,10 @@
 """The hostile-input corpus (issue #18): every case a small builder, registered with a name, the
 section of the issue it belongs to, its command line and what it must also satisfy.
 
-A builder gets the case's ``Scratch`` (its repository already holds the section's template, the
-secrets are planted outside it) and ``shared``, a session folder for what is slow to make (Keras'
-own files, bombs), and writes the hostile input into the repository. ``open`` says what fails
-today: such a case is a strict xfail until the fix lands.
+A builder gets the case's ``Scratch`` (its repository already holds the template, the secrets
+are planted outside it) and ``shared``, a session folder for what is slow to make (Keras' own
+files, bombs), and writes the hostile input into the repository. ``OPEN``, at the end, lists the
+cases that do not hold today and what fails: each is a strict xfail until its fix lands.
 
 Arguments may name ``{repo}``, ``{outside}``, ``{home}`` and ``{token}``.
 """
@@ -133,13 +133,13 @@ def requirements_missing(names: tuple[str, ...]) -> list[str]:
 # ---------------------------------------------------------------------------- templates
 
 
-def template(section: str, folder: Path) -> None:
-    """The repository every case of a section starts from: a git root, a README and one small
-    model (no dropout, 12,010 parameters) with a diverging Keras log in models/a."""
+def template(folder: Path) -> None:
+    """The repository every case starts from (made once, copied): a git root, a README and one
+    small model (no dropout, 12,010 parameters) with a diverging Keras log in models/a."""
     (folder / ".git" / "refs" / "heads").mkdir(parents=True)
     (folder / ".git" / "objects").mkdir()
     (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    (folder / "README.md").write_text(f"# a repository under review ({section})\n")
+    (folder / "README.md").write_text("# a repository under review\n")
     (folder / "models" / "a").mkdir(parents=True)
     onnx_models.mlp(folder / "models" / "a" / "model.onnx", [64, 160, 10])
     diverging_log(folder / "models" / "a" / "logs.csv")

@@ -33,7 +33,7 @@ def test_hostile_input_is_held(case: corpus.Case, scratch, shared) -> None:
         pytest.skip(f"{', '.join(missing)} not installed")
     if case.unprivileged and os.geteuid() == 0 and not shutil.which("setpriv"):
         pytest.skip("running as root without setpriv: file modes do not stop root")
-    s = scratch(case.section)
+    s = scratch()
     case.build(s, shared)
     run, problems = run_case(
         case.name,

@@ -9,14 +9,14 @@ attribute, so TorchScript's dead-code elimination keeps the call.
 from __future__ import annotations
 
 import io
-import pickle
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from tests.security import payloads
 
 
 class Marker(nn.Module):
@@ -45,14 +45,18 @@ class Marker(nn.Module):
         self.written = float(target.sum().item())
 
 
-@torch.jit.script
-def read_number(path: str, size: int, start: int, digits: int) -> float:
+def _read_number(path: str, size: int, start: int, digits: int) -> float:
     """The number written with ``digits`` digits at byte ``start`` of the file at ``path``."""
     data = torch.from_file(path, False, size, dtype=torch.uint8)
     value = 0.0
     for i in range(digits):
         value = value * 10.0 + float(int(data[start + i].item()) - 48)
     return value
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # torch.jit.script is deprecated, and still what loads
+    read_number = torch.jit.script(_read_number)
 
 
 class Reader(nn.Module):
@@ -160,19 +164,11 @@ def deeply_nested(path: Path, depth: int = 200_000) -> Path:
     """A TorchScript archive whose forward() is ``((((...x...))))`` ``depth`` levels deep: the
     TorchScript parser recurses once per level."""
     save_scripted(Spin(), path)  # any gadget: its source is replaced below
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members = payloads.read_zip(path)
     name = next(n for n in members if n.endswith(".py") and b"    return x\n" in members[n])
     nested = "(" * depth + "x" + ")" * depth
     members[name] = members[name].replace(b"    return x\n", f"    return {nested}\n".encode(), 1)
-    _write_zip(path, members)
-    return path
-
-
-def _write_zip(path: Path, members: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    return payloads.write_zip(path, members)
 
 
 # ---------------------------------------------------------------------------- pickles
@@ -202,31 +198,18 @@ def checkpoint(path: Path, payload: Any, *, legacy: bool = False) -> Path:
     return path
 
 
-def plain_pickle(path: Path, payload: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps({"state_dict": weights(), "extra": payload}, protocol=4))
-    return path
-
-
-def with_data_pkl(path: Path, data_pkl: bytes, *, deflate: bool = False) -> Path:
+def with_data_pkl(path: Path, data_pkl: bytes) -> Path:
     """A real ``torch.save`` zip whose ``data.pkl`` is replaced by ``data_pkl``."""
     checkpoint(path, None)
-    with zipfile.ZipFile(path) as archive:
-        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members = payloads.read_zip(path)
     name = next(n for n in members if n.endswith("/data.pkl"))
     members[name] = data_pkl
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for member, data in members.items():
-            method = zipfile.ZIP_DEFLATED if deflate and member == name else zipfile.ZIP_STORED
-            archive.writestr(member, data, compress_type=method)
-    return path
+    return payloads.write_zip(path, members)
 
 
 def deflated_bomb(path: Path, pickle_bytes: bytes, inflated: int) -> Path:
     """A ``torch.save`` zip whose ``data.pkl`` (deflated) inflates to ``inflated`` bytes: the
     pickle, then zeros after its STOP opcode."""
-    from tests.security import payloads
-
     checkpoint(path, None)
     members = []
     for name, data in payloads.read_zip(path).items():
