@@ -22,9 +22,10 @@ from overfitlint.config import Config
 from overfitlint.engine.selection import Selection, check_selectors, resolve
 from overfitlint.errors import InputError
 from overfitlint.executor import run_targets
-from overfitlint.paths import find_root
+from overfitlint.paths import confine, find_root
 from overfitlint.pipeline import with_baseline
 from overfitlint.render import github_summary, render
+from overfitlint.render.safe import plain
 from overfitlint.report import AnyReport, MultiReport, MultiRunInfo, Report
 from overfitlint.settings import LoadHints, ProbeConfig, RuleConfig, Settings
 from overfitlint.targets import Target, group
@@ -79,14 +80,22 @@ def settings_from(options: Mapping[str, Any], config: Config) -> Settings:
     )
 
 
+def detect_inside(path: Path) -> formats.Detected:
+    """Detect an input after checking that it resolves inside its repository: a symlink from
+    the checked tree to ``~/.ssh/id_rsa`` is refused before a byte of it is read."""
+    if not formats.is_factory_spec(path):
+        confine(path, find_root(path), "the input")
+    return formats.detect(path)
+
+
 def targets_from(paths: tuple[Path, ...], config: Config, request: CheckRequest) -> list[Target]:
     if paths:
-        return group([formats.detect(path) for path in paths])
+        return group([detect_inside(path) for path in paths])
     if config.models:
         return [
             Target(
                 entry.name,
-                tuple(formats.detect(path) for path in entry.paths),
+                tuple(detect_inside(path) for path in entry.paths),
                 {  # the entry's values beat the file's top level; flags beat both
                     key: value
                     for key, value in entry.overrides.items()
@@ -181,7 +190,7 @@ def run_check(request: CheckRequest) -> int:
         except OSError as exc:
             raise InputError(f"cannot write $GITHUB_STEP_SUMMARY {summary_file}: {exc}") from None
     for target, _run in html_targets:
-        click.echo(f"HTML report: {target}", err=not text_on_stdout)
+        click.echo(f"HTML report: {plain(str(target))}", err=not text_on_stdout)
     return 1 if report.summary.failed and not options["write_baseline"] else 0
 
 

@@ -11,6 +11,7 @@ input is overwritten. A path the user typed that lies outside the repository is 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from overfitlint.errors import InputError
@@ -68,10 +69,16 @@ def plan_outputs(
     return plan
 
 
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
 def default_report_path(model_source: str | None, first_input: Path) -> Path:
+    """``reports/<folder>-<model>.html``, the name made of plain characters only (a folder
+    named after a workflow command gives no file name that forges one)."""
     anchor = Path(model_source) if model_source and not _is_factory(model_source) else first_input
     parent = absolute(anchor).parent.name
     stem = f"{parent}-{anchor.stem}" if parent else anchor.stem
+    stem = UNSAFE_NAME.sub("_", stem).strip("._-")[:120] or "report"
     return Path("reports") / f"{stem}.html"
 
 

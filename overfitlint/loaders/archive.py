@@ -9,6 +9,8 @@ member names are absolute or climb out of it with ``..``.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -107,3 +109,21 @@ def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> 
         raise InputError(f"{path}: cannot read archive member {info.filename}: {exc}") from None
     with handle:
         yield handle
+
+
+@contextlib.contextmanager
+def seekable_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> Iterator:
+    """A member to read with seeks (HDF5): a stored one directly; a compressed one inflated
+    once into a temporary file first, because every backward seek in a compressed member
+    inflates it again from its start (quadratic time)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        with open_member(archive, info, path) as handle:
+            yield handle
+        return
+    with tempfile.TemporaryFile() as copy, open_member(archive, info, path) as handle:
+        try:
+            shutil.copyfileobj(handle, copy, 1 << 20)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as exc:
+            raise InputError(f"{path}: cannot read archive member {info.filename}: {exc}") from None
+        copy.seek(0)
+        yield copy

@@ -14,6 +14,8 @@ import numpy as np
 from overfitlint.errors import InputError
 
 DATA_KEYS = ("x_train", "y_train", "x_val", "y_val")
+MAX_DATA_BYTES = 1 << 30
+"""The arrays --data may hold in all: the probe needs a sample, not the data set."""
 
 
 @dataclass
@@ -42,6 +44,12 @@ def load_data(path: str | Path) -> ProbeData:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file (--data expects an .npz file)")
+    declared = _declared_bytes(path)
+    if declared > MAX_DATA_BYTES:
+        raise InputError(
+            f"{path}: the arrays hold {declared:,} bytes once read; the probe takes a sample of "
+            f"at most {MAX_DATA_BYTES:,} (save a few thousand rows per split)"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in DATA_KEYS if key not in archive.files]
@@ -73,6 +81,29 @@ def load_data(path: str | Path) -> ProbeData:
             f"are {list(arrays['x_val'].shape[1:])}"
         )
     return ProbeData(**arrays, source=str(path))
+
+
+def _declared_bytes(path: Path) -> int:
+    """What the .npz's arrays hold, from their .npy headers, before any array is inflated."""
+    import math
+    import zipfile
+
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as handle:
+                    version = np.lib.format.read_magic(handle)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+                total += math.prod(shape) * dtype.itemsize
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable .npz file ({exc})") from None
+    return total
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:

@@ -64,7 +64,7 @@ def run_backend(
             stderr=errors,
             text=True,
             encoding="utf-8",
-            env=env,
+            env={**env, "KERAS_HOME": scratch},  # Keras writes keras.json there, not in $HOME
             cwd=scratch,
         )
         events: queue.Queue = queue.Queue()

@@ -240,15 +240,21 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+MAX_DECADE_TICKS = 12
+
+
 def _log_ticks(low: float, high: float) -> list[float]:
-    """Decades between 10**low and 10**high; with 2 and 5 in between when few decades."""
-    decades = range(math.floor(low), math.ceil(high) + 1)
-    steps = (1,) if high - low > 2.5 else (1, 2, 5)
+    """Decades between 10**low and 10**high (every n-th one over a huge range); with 2 and 5
+    in between when few decades. Worked out in log space: 1e-308 does not underflow."""
+    span = high - low
+    stride = max(1, math.ceil(span / MAX_DECADE_TICKS))
+    decades = range(math.floor(low), math.ceil(high) + 1, stride)
+    steps = (1,) if span > 2.5 else (1, 2, 5)
     return [
         m * 10.0**e
         for e in decades
         for m in steps
-        if low <= math.log10(m * 10.0**e) <= high + 1e-12
+        if low <= math.log10(m) + e <= high + 1e-12 and 0.0 < m * 10.0**e < math.inf
     ]
 
 

@@ -329,7 +329,7 @@ def test_annotation_escapes_hostile_paths_and_messages():
     line = annotation(finding)
     assert "\n" not in line and "\r" not in line and "##[" not in line
     assert line.startswith("::notice file=runs/a%2Cb%3Ac%25d .csv,line=7,title=OFL301 ")
-    assert line.endswith("::rose 5%25 ::error::injected #\\x23[stop-commands]tok")
+    assert line.endswith("::rose 5%25 : :error: :injected #\\x23[stop-commands]tok")
 
 
 def test_github_format_and_job_summary(cli, project, tmp_path, monkeypatch):

@@ -694,7 +694,15 @@ def keras_weights_link(s: Scratch, shared: Path) -> None:
     _edit_keras_weights(s, shared, edit)
 
 
-@case("keras-weights-virtual-dataset-probe", LEAVE, "check", KM, probe=True, needs=KERAS)
+@case(
+    "keras-weights-virtual-dataset-probe",
+    LEAVE,
+    "check",
+    KM,
+    *QUICK_PROBE,
+    needs=KERAS,
+    expect=Expect(exit_code=2),
+)
 def keras_weights_virtual(s: Scratch, shared: Path) -> None:
     """A .keras whose big layer's kernel is a virtual dataset mapping outside/secret.h5."""
 
@@ -735,8 +743,9 @@ def manifest_glob(s: Scratch, shared: Path) -> None:
     config(s, f"[[tool.overfitlint.models]]\n{entry}")
 
 
-@case("config-data-outside", LEAVE, "check", *MODEL_A, probe=True, needs=TORCH)
+@case("config-data-outside", LEAVE, "check", *MODEL_A, *QUICK_PROBE, expect=Expect(exit_code=2))
 def config_data(s: Scratch, shared: Path) -> None:
+    """The config's data path is refused before anything runs (one line, exit 2)."""
     config(s, 'data = "../outside/data.npz"\n')
 
 
@@ -1084,7 +1093,16 @@ def framesummary_dev_zero(s: Scratch, shared: Path) -> None:
     _torch().with_data_pkl(s.path("models/p/model.pt"), payloads.frame_summary_pickle("/dev/zero"))
 
 
-@case("npz-data-inflates", LIMITS, "check", *MODEL_A, probe=True, needs=TORCH, limits=BOMB)
+@case(
+    "npz-data-inflates",
+    LIMITS,
+    "check",
+    *MODEL_A,
+    *QUICK_PROBE,
+    needs=TORCH,
+    limits=BOMB,
+    expect=Expect(exit_code=2),
+)
 def npz_bomb(s: Scratch, shared: Path) -> None:
     path = shared / "bomb.npz"
     if not path.exists():
@@ -1235,138 +1253,13 @@ def savedmodel_metadata(s: Scratch, shared: Path) -> None:
 
 # ============================================================================ what is open
 
-# The cases that do not hold today and what fails, as measured: each is a strict xfail until
-# its fix lands, and then its line goes.
+# The cases that do not hold, and why: each is a strict xfail, so a fix that makes one hold
+# fails the suite until its line goes. The one left is inherent to how Python starts ``-m``.
 
-KERAS_HOME = "the probe's Keras creates ~/.keras/keras.json in $HOME"
-SHADOW_WORKER = (
-    "the probe worker (python -m overfitlint.probe.worker, cwd = the repository) imports the "
-    "planted overfitlint/, json.py and numpy.py (markers written by -m); the --jobs spawn workers "
-    "(-c) and the probe worker import multiprocessing/"
-)
 OPEN: dict[str, str] = {
     # code runs
-    "torchscript-setstate-writes-marker": "torch.jit.load on the static path runs TorchScript "
-    "__setstate__: marker torchscript written",
-    "torchscript-setstate-writes-marker-probe": "torch.jit.load runs TorchScript __setstate__: "
-    "marker torchscript written",
-    "torchscript-setstate-plants-json-py": "torch.jit.load runs __setstate__, which writes "
-    "json.py into the working folder",
-    "torchscript-json-py-chains-into-probe": "__setstate__ writes json.py into the working "
-    "folder and the probe worker imports it: marker shadow-json written by -m",
-    "torchscript-setstate-reads-secret": "torch.jit.load runs __setstate__, which reads "
-    "outside/secret.txt into a Dropout's p: the token is in stdout and out/result.json",
-    "torchscript-setstate-reads-secret-probe": "torch.jit.load runs __setstate__, which reads "
-    "outside/secret.txt",
-    "torchscript-setstate-loops": "torch.jit.load runs a __setstate__ that never returns: "
-    "killed at the 10 s cap",
-    "torchscript-setstate-loops-probe": "torch.jit.load runs a __setstate__ that never returns: "
-    "killed at the 20 s cap",
-    "torchscript-deep-nesting": "torch.jit.load parses 200,000 nested parentheses: SIGSEGV",
-    "torchscript-deep-nesting-probe": "torch.jit.load parses 200,000 nested parentheses: SIGSEGV "
-    "(the probe is never reached)",
-    "pt2-pickled-payloads-probe": "the probe worker's torch.export.load unpickles the weight, the "
-    "constant and the sample inputs: markers pt2-weights, pt2-constants, pt2-sample-inputs",
-    "keras-config-imports-repo-package-probe": "Keras imports the config's keras_hub.layers and "
-    "the probe worker has the repository on sys.path: marker keras-hub written by the worker; "
-    + KERAS_HOME,
-    "keras-config-names-repo-module-probe": KERAS_HOME,
-    "keras-lambda-bytecode-probe": KERAS_HOME,
-    "keras-lambda-in-activation-probe": KERAS_HOME,
-    "keras-config-os-system-probe": KERAS_HOME,
-    "keras-cve-2025-8747-get-file-probe": KERAS_HOME,
-    "keras-cve-2025-9905-h5-lambda-probe": KERAS_HOME,
-    "shadow-imports-console-script": SHADOW_WORKER,
-    "shadow-imports-python-m": "python -m overfitlint imports overfitlint/, json.py, numpy.py, "
-    "click.py and multiprocessing/ from the working folder (markers written by __main__.py); "
-    + SHADOW_WORKER,
-    "shadow-imports-python-I-m": SHADOW_WORKER,
-    "shadow-imports-action-yml": "action.yml runs python3 -m overfitlint: overfitlint/, json.py, "
-    "numpy.py, click.py and multiprocessing/ imported from the checkout (markers written by "
-    "__main__.py); " + SHADOW_WORKER,
-    "weights-only-framesummary-reads-outside": "torch.load(weights_only=True) builds "
-    "traceback.FrameSummary, which reads outside/secret.txt",
-    # files leave
-    "config-output-dir-outside": "output-dir from the config: outside/results/overfitlint.json "
-    "and outside/results/a-model.html created",
-    "config-report-home-bashrc": "report = '~/.bashrc' from the config: home/.bashrc overwritten",
-    "config-output-table-outside": "[output] from the config: outside/x.sarif, outside/x.json, "
-    "outside/x.html and home/x.xml created",
-    "reports-folder-symlink-outside": "reports/ -> outside: outside/a-model.html created",
-    "report-file-symlink-outside": "reports/a-model.html -> outside/written.html: written "
-    "through the link",
-    "config-output-file-symlink-outside": "results.json -> outside/results.json: written through "
-    "the link",
-    "symlink-log-to-ssh-key": "logs.csv -> ~/.ssh/id_rsa: home/.ssh/id_rsa read",
-    "symlink-log-to-outside-csv": "logs.csv -> outside/metrics.csv: read, the token in "
-    "out/result.json",
-    "symlink-model-to-outside": "model.onnx -> outside/model.onnx: read, the token in stdout, "
-    "out/result.json, out/result.html and the HTML report",
-    "symlink-hparams-to-outside": "hparams.yaml -> outside/secret.txt: read, the token in stdout, "
-    "out/result.json and the HTML report",
-    "symlink-trainer-state-to-outside": "trainer_state.json -> outside/trainer_state.json: read",
-    "symlink-folder-to-outside": "models/ext -> outside: outside/metrics.csv read, the token in "
-    "out/result.json",
-    "h5-external-link-outside": "the legacy .h5 loader follows an external link: "
-    "outside/secret.h5 read",
-    "keras-weights-external-link-probe": KERAS_HOME,
-    "keras-weights-virtual-dataset-probe": KERAS_HOME,
-    "manifest-model-outside": "[[models]] model = '../outside/model.onnx': read, the token in "
-    "stdout and the HTML report",
-    "manifest-absolute-outside": "[[models]] model = an absolute path outside: read, the token in "
-    "stdout and the HTML report",
-    "manifest-glob-outside": "[[models]] logs = ['../outside/*.csv']: outside/metrics.csv read",
-    "config-data-outside": "data = '../outside/data.npz' from the config: read by the probe",
-    "config-baseline-home-bashrc": "baseline = '~/.bashrc' from the config: home/.bashrc read",
-    "config-baseline-outside": "baseline = '../outside/baseline.json' from the config: read",
-    # forged outputs
-    "forged-onnx-names": "raw CR, ESC and DEL from the names in stdout, JUnit, HTML and the job "
-    "summary; 7 annotation lines carry a raw '::' from the names",
-    "forged-onnx-names-probe": "raw CR in stdout and the HTML report; 2 annotation lines carry a "
-    "raw '::' from the names",
-    "forged-keras-layer-names": "raw CR, ESC and DEL from the layer names in stdout, JUnit, HTML "
-    "and the job summary; 5 annotation lines carry a raw '::'",
-    "forged-safetensors-keys": "raw CR from the keys in the HTML outputs",
-    "forged-state-dict-keys": "raw CR from the keys in the HTML outputs",
-    "forged-csv-column-names": "the error line lists the column names raw: 5 stderr lines, 4 of "
-    "them forged workflow commands",
-    "forged-json-log-keys": "the error line lists the keys raw: 5 stderr lines, 4 of them forged "
-    "workflow commands",
-    "forged-file-names": "the log's file name, found by the manifest's glob, starts text lines "
-    "raw (8 forged lines on stdout) and reaches JUnit, HTML and the job summary",
-    "forged-folder-names": "the folder name starts 16 stdout lines and the 'HTML report:' line "
-    "on stderr raw; CR, ESC and DEL in JUnit, HTML and the job summary",
-    "forged-baseline-entries": "gone baseline entries are listed raw: 4 forged lines on stdout, "
-    "ESC in the job summary",
-    "forged-config-path": "the config's baseline path is echoed raw: 5 stderr lines, 4 of them "
-    "forged workflow commands",
-    # hangs, crashes, memory
-    "keras-deflated-weights-seeks": "backward seeks in the deflated model.weights.h5 re-inflate "
-    "the member from its start: killed at the 10 s cap",
-    "keras-deflated-weights-large": "the 33 MB deflated model.weights.h5 is re-inflated at every "
-    "backward seek: killed at the 10 s cap",
-    "h5-million-dataset-visits": "the HDF5 walk visits 10^6 datasets: killed at the 10 s cap",
-    "manifest-glob-from-root": "the [[models]] glob rooted at / walks the machine: killed at the "
-    "10 s cap",
-    "pt-zip-bomb-data-pkl": "torch.load inflates the 2.5 GB data.pkl: killed at the 1.25 GiB cap",
-    "weights-only-reads-dev-zero": "FrameSummary('/dev/zero') reads without end: killed at the "
-    "1.25 GiB cap",
-    "npz-data-inflates": "the probe inflates the 2.5 GB x_train of data/data.npz: killed at the "
-    "1.25 GiB cap",
-    "tensorboard-sparse-event-files": "each 3 GiB sparse event file is read whole: killed at the "
-    "1.25 GiB cap",
-    "json-log-overflows-to-inf": "internal error: ValueError: Out of range float values are not "
-    "JSON compliant: inf",
-    "toml-deeply-nested-config": "internal error: RecursionError: maximum recursion depth exceeded",
-    "baseline-deeply-nested": "internal error: RecursionError: maximum recursion depth exceeded "
-    "while decoding a JSON array",
-    "config-huge-integer": "internal error: ValueError: Exceeds the limit (4300 digits) for "
-    "integer string conversion",
-    "baseline-huge-integer": "internal error: ValueError: Exceeds the limit (4300 digits) for "
-    "integer string conversion",
-    "config-unknown-user-home": "internal error: RuntimeError: Could not determine home directory.",
-    "unreadable-model": "click's usage error: 4 stderr lines ('Usage: ...', 'Error: Invalid value "
-    "for [PATHS]...: Path ... is not readable.')",
-    "unreadable-log": "click's usage error: 4 stderr lines ('Usage: ...', 'Error: Invalid value "
-    "for [PATHS]...: Path ... is not readable.')",
+    "shadow-imports-python-m": "inherent to plain python -m: the working folder comes first on "
+    "sys.path, so a committed overfitlint/ package runs before any of ours (json.py, numpy.py and "
+    "click.py are no longer imported); run python -I -m overfitlint or the console script "
+    "(SECURITY.md, action.yml)",
 }

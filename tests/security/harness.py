@@ -41,9 +41,12 @@ POLL_S = 0.05
 DROP_ROOT_POWERS = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--")
 OWN_ANNOTATION = re.compile(r"::(error|warning|notice)( [^:]*)?::(.*)")
 ANNOTATION_KEYS = {"file", "line", "endLine", "col", "endColumn", "title"}
-OWN_TITLE = re.compile(r"OFL\d{3} [a-z0-9-]+ \((low|medium|high) confidence\)")
-"""The title overfitlint gives every annotation (render/github.py): rule, name, confidence."""
+OWN_TITLE = re.compile(r"OFL\d{3} [a-z0-9-]+ \((low|medium|high) confidence\)|overfitlint verdict")
+"""The titles overfitlint gives its annotations (render/github.py): rule, name, confidence;
+and the one closing verdict notice."""
 WORKFLOW_COMMAND = re.compile(r"^\s*(::|##\[)")
+PROBE_REFUSED = re.compile(r"--trust-(torchscript|pickle)|the probe does not load it")
+"""A probe skip reason that says it refused the model (overfitlint/probe: refusal())."""
 CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 TRACEBACK = b"Traceback (most recent call last)"
 # atime is set this far back before a run, so that any read of a planted file moves it
@@ -353,7 +356,8 @@ class Expect:
     """Files the user asked for outside the repository (command-line paths): must appear."""
     probe: bool = False
     """The case is about the probe: its JSON report (out/probe.json) must show that the probe
-    ran up to the model, or the case would prove nothing."""
+    ran up to the model, or refused to load it without an opt-in, or the case would prove
+    nothing."""
     extra: Callable[[Run, Scratch], list[str]] | None = None
 
 
@@ -463,17 +467,20 @@ def judge(name: str, run: Run, scratch: Scratch, expect: Expect) -> list[str]:
 
 
 def _annotations_beyond_findings(lines: list[str], result: bytes | None) -> str:
-    """With the run's JSON report at hand, one annotation per finding: more is a forgery that
-    copied overfitlint's own shape."""
+    """With the run's JSON report at hand, one annotation per finding and the closing verdict
+    notice: more is a forgery that copied overfitlint's own shape."""
     if result is None:
         return ""
     try:
         findings = len(json.loads(result)["findings"])
     except (ValueError, KeyError, TypeError):
         return ""
-    annotations = sum(1 for line in lines if OWN_ANNOTATION.fullmatch(line))
-    if annotations > findings:
-        return f"{annotations} annotations for {findings} findings"
+    own = [line for line in lines if OWN_ANNOTATION.fullmatch(line)]
+    verdicts = sum(1 for line in own if "title=overfitlint verdict::" in line)
+    if verdicts > 1:
+        return f"{verdicts} verdict notices"
+    if len(own) - verdicts > findings:
+        return f"{len(own) - verdicts} annotations for {findings} findings"
     return ""
 
 
@@ -503,6 +510,10 @@ def _probe_reached(run: Run) -> str:
     probes = [part["run"].get("probe") or {} for part in document.get("runs") or [document]]
     if any(p.get("status") == "ran" and not p.get("stopped_by_budget") for p in probes):
         return ""
+    if any(
+        p.get("status") == "skipped" and PROBE_REFUSED.search(str(p.get("reason"))) for p in probes
+    ):
+        return ""  # the probe looked at the model and refused to load it: that holds too
     reasons = "; ".join(str(p.get("reason") or p.get("status")) for p in probes)
     return f"the probe did not get to the model ({reasons})"
 

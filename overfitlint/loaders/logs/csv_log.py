@@ -263,6 +263,11 @@ def _read_hparams(table: Table) -> None:
     if not path.is_file():
         return
     from overfitlint.loaders.logs.hparams import read_hparams
+    from overfitlint.paths import find_root, is_inside
+
+    if not is_inside(path, find_root(table.path)):
+        table.notes.append("hparams.yaml beside the log links outside the repository: not read")
+        return
 
     hparams, note = read_hparams(path)
     if note:

@@ -19,6 +19,8 @@ tags are written per epoch) or when an ``epoch`` tag maps steps to epochs
 
 from __future__ import annotations
 
+import mmap
+import os
 import struct
 from pathlib import Path
 
@@ -68,6 +70,19 @@ def _records(data: bytes, crc) -> tuple[list[bytes], str | None]:
     return records, None
 
 
+def _read_records(file: Path, crc) -> tuple[list[bytes], str | None]:
+    """The file's records, walked over a memory map: a huge (or sparse) event file is never
+    read into memory whole, and a damaged start stops the walk at once."""
+    try:
+        with file.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                return [], None
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return _records(data, crc)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{file}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+
+
 def load_tensorboard(
     path: Path, train_metric: str | None = None, val_metric: str | None = None
 ) -> Curves:
@@ -91,11 +106,7 @@ def load_tensorboard(
     plugin_of: dict[str, str] = {}
     parse = event_pb2.Event.FromString
     for index, file in enumerate(files):
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{file}: cannot read: {exc.strerror}") from None
-        records, stopped = _records(data, crc)
+        records, stopped = _read_records(file, crc)
         if stopped:
             if not records and index == 0 and len(files) == 1:
                 raise InputError(f"{file}: not a readable TensorBoard event file ({stopped})")

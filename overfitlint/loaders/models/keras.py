@@ -116,7 +116,7 @@ def load_keras_archive(path: Path) -> ModelFacts:
             model.compiled = True
         if "model.weights.h5" in names:
             info = zips.member_info(archive, "model.weights.h5", path, MAX_WEIGHTS_MEMBER)
-            with zips.open_member(archive, info, path) as handle:
+            with zips.seekable_member(archive, info, path) as handle:
                 model.weights, state = _h5_call(path, lambda: _keras3_weights(handle, path))
                 if state:
                     model.details["optimizer_state"] = state
@@ -161,6 +161,34 @@ def _h5_call(path: Path, function):
         raise InputError(
             f"{path}: cannot read the HDF5 weights ({exc}); is the file corrupt?"
         ) from None
+
+
+MAX_H5_GROUPS = 100_000
+
+
+def _hard_get(group, relative: str, path: Path):
+    """``group[relative]`` reached through hard links only: an external or soft link (to a
+    file outside the repository, say) is refused, as is a virtual dataset or one whose data
+    is stored in external files."""
+    import h5py
+
+    current = group
+    for part in [p for p in relative.split("/") if p]:
+        link = current.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            raise InputError(
+                f"{path}: {relative!r} is an {type(link).__name__} (it points outside this "
+                "file); links are not followed"
+            )
+        current = current[part]
+    if isinstance(current, h5py.Dataset) and (current.is_virtual or current.external):
+        raise InputError(
+            f"{path}: {relative!r} keeps its data outside this file (a virtual or external "
+            "dataset); refusing to read it"
+        )
+    return current
 
 
 def _hard_children(group):
@@ -212,20 +240,29 @@ def _walk_keras3(h5, path: Path) -> list[Weight]:
     import h5py
 
     weights: list[Weight] = []
+    seen: set[int] = set()
 
     def walk(group, owners: list[str], depth: int) -> None:
         if depth > 64:
             raise InputError(f"{path}: the weights file nests deeper than 64 levels")
+        if not _first_visit(group, seen, path):  # a group linked in twice: counted once
+            return
         children = dict(_hard_children(group))
         here = owners
         variables = children.get("vars")
-        if isinstance(variables, h5py.Group):
+        if isinstance(variables, h5py.Group) and _first_visit(variables, seen, path):
             name = _text(variables.attrs.get("name", "")) or group.name.rsplit("/", 1)[-1]
             here = [name, *owners]
             datasets = sorted(
                 ((k, o) for k, o in _hard_children(variables) if isinstance(o, h5py.Dataset)),
                 key=lambda item: (not item[0].isdigit(), _int(item[0]), item[0]),
             )
+            for key, dataset in datasets:
+                if dataset.is_virtual or dataset.external:
+                    raise InputError(
+                        f"{path}: {group.name}/vars/{key} keeps its data outside this file (a "
+                        "virtual or external dataset); refusing to read it"
+                    )
             kind = guess_kind(name)
             for index, (key, dataset) in enumerate(datasets):
                 shape = _shape(dataset.shape, path, f"{group.name}/vars/{key}")
@@ -241,6 +278,22 @@ def _walk_keras3(h5, path: Path) -> list[Weight]:
 
     walk(h5, [], 0)
     return weights
+
+
+def _first_visit(group, seen: set[int], path: Path) -> bool:
+    """False for a group already walked (linked in again); bounded in how many are walked."""
+    import h5py
+
+    address = h5py.h5o.get_info(group.id).addr
+    if address in seen:
+        return False
+    seen.add(address)
+    if len(seen) > MAX_H5_GROUPS:
+        raise InputError(
+            f"{path}: the weights file holds more than {MAX_H5_GROUPS:,} groups; refusing to "
+            "walk it"
+        )
+    return True
 
 
 def _int(text: str) -> int:
@@ -305,7 +358,7 @@ def _legacy_h5(h5, path: Path) -> KerasModel:
         if isinstance(training, dict) and training.get("optimizer_config"):
             model.optimizer_config = training["optimizer_config"]
             model.compiled = True
-    if "model_weights" in h5 and isinstance(h5["model_weights"], h5py.Group):
+    if isinstance(_hard_get(h5, "model_weights", path), h5py.Group):
         root = h5["model_weights"]
     elif "layer_names" in attrs:
         root = h5  # written by save_weights: weights only
@@ -324,12 +377,12 @@ def _legacy_h5(h5, path: Path) -> KerasModel:
     if "layer_names" not in root.attrs:
         raise InputError(f"{path}: the HDF5 weights have no layer_names; not a Keras .h5 file")
     for layer_name in [_text(n) for n in root.attrs["layer_names"]]:
-        group = root.get(layer_name)
+        group = _hard_get(root, layer_name, path)
         if not isinstance(group, h5py.Group):
             raise InputError(f"{path}: layer {layer_name!r} is listed but has no weights group")
         names = [_text(n) for n in group.attrs.get("weight_names", [])]
         for weight_name in names:
-            dataset = group.get(weight_name)
+            dataset = _hard_get(group, weight_name, path)
             if not isinstance(dataset, h5py.Dataset):
                 raise InputError(
                     f"{path}: weight {weight_name!r} of layer {layer_name!r} is missing"
