@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         command = [sys.executable, "-m", "benchmarks.verdict.make_runs", "--worker", framework]
         subprocess.run([*command, "--only", ",".join(names)], cwd=ROOT, env=env, check=True)
     print(f"{len(pending)} run(s) made in {time.perf_counter() - started:.0f} s")
+    stale = sorted(p.name for p in RUNS_DIR.iterdir() if p.is_dir() and p.name not in RUNS)
+    if stale:
+        print(f"folders of runs that specs.py no longer has (remove them): {', '.join(stale)}")
 
 
 if __name__ == "__main__":
