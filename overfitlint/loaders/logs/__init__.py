@@ -26,6 +26,7 @@ from overfitlint.curves import Curves, Series
 from overfitlint.errors import InputError
 from overfitlint.facts import SampleCount
 from overfitlint.formats import TENSORBOARD, Detected
+from overfitlint.measures import median
 from overfitlint.settings import LoadHints
 
 MAX_LOG_BYTES = 4 << 30
@@ -45,6 +46,12 @@ def load_log(detected: Detected, hints: LoadHints) -> Curves:
             data = handle.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    from overfitlint.loaders.logs.columnar import read_columnar
+    from overfitlint.loaders.logs.table import to_curves
+
+    table = read_columnar(path, data)
+    if table is not None:
+        return to_curves(table, hints.train_metric, hints.val_metric)
     from overfitlint.loaders.logs.csv_log import decode_text
 
     text = decode_text(data, path)
@@ -55,7 +62,6 @@ def load_log(detected: Detected, hints: LoadHints) -> Curves:
     if looks_like_json(text):
         return load_json_log(path, text, hints.train_metric, hints.val_metric)
     from overfitlint.loaders.logs.csv_log import read_csv_table
-    from overfitlint.loaders.logs.table import to_curves
 
     return to_curves(read_csv_table(path, text), hints.train_metric, hints.val_metric)
 
@@ -89,7 +95,7 @@ def _continues(before: Curves, after: Curves) -> bool:
     spacing = 1.0
     anchor = before.val_loss or before.train_loss
     if anchor is not None and len(anchor) > 1:
-        spacing = float(np.median(np.diff(anchor.epochs)))
+        spacing = median(np.diff(anchor.epochs))
     return first[0] < second[0] <= first[1] + spacing
 
 

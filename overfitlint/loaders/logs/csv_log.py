@@ -21,6 +21,7 @@ import numpy as np
 from overfitlint.curves import Curves
 from overfitlint.errors import InputError
 from overfitlint.loaders.logs.table import Column, Table, to_curves
+from overfitlint.measures import median
 
 MISSING = ("", "na", "n/a", "nan%", "none", "null", "-")
 DELIMITERS = (",", ";", "\t")
@@ -84,7 +85,7 @@ def read_csv_table(path: Path, text: str) -> Table:
         raise InputError(f"{path}: the log has no header row")
     if not rows:
         raise InputError(f"{path}: the log has a header ({', '.join(header)}) but no rows")
-    header = _check_header(header, path, header_line)
+    header = check_header(header, path, header_line)
     line_array = np.asarray(lines, dtype=np.int64)
     cells = _rectangle(rows, len(header), line_array, path)
     notes: list[str] = []
@@ -100,7 +101,7 @@ def read_csv_table(path: Path, text: str) -> Table:
             f"{', '.join(str(int(line_array[b]) - 1) for b in breaks if b < line_array.size)}"
             ": each header starts another run"
         )
-    _identify(table, header)
+    identify(table, header)
     return table
 
 
@@ -135,17 +136,17 @@ def _read_plain_numbers(path: Path, text: str, delimiter: str) -> Table | None:
         return None
     if values.size != rows * width:
         return None
-    header = _check_header(header, path, start + 1)
+    header = check_header(header, path, start + 1)
     matrix = values.reshape(rows, width)
     present = np.ones(rows, dtype=bool)
     columns = {name: Column(matrix[:, index].copy(), present) for index, name in enumerate(header)}
     lines_array = np.arange(start + 2, start + 2 + rows, dtype=np.int64)
     table = Table(path, "csv", columns, lines_array)
-    _identify(table, header)
+    identify(table, header)
     return table
 
 
-def _check_header(header: list[str], path: Path, line: int) -> list[str]:
+def check_header(header: list[str], path: Path, line: int) -> list[str]:
     seen = set()
     named = []
     for position, name in enumerate(header):
@@ -226,7 +227,7 @@ def _column(
     return Column(values, ~missing)
 
 
-def _identify(table: Table, header: list[str]) -> None:
+def identify(table: Table, header: list[str]) -> None:
     """Name the tool that wrote the file, and apply what that tool's layout implies."""
     lowered = [h.lower() for h in header]
     names = set(lowered)
@@ -294,9 +295,12 @@ def _steps_per_epoch(epoch: Column, step: Column) -> int | None:
     e, s = epoch.values[ok], step.values[ok]
     if e.size < 2:
         return None
-    ends = [s[e == value].max() for value in np.unique(e)]
-    if len(ends) < 2:
+    order = np.argsort(e, kind="stable")
+    e, s = e[order], s[order]
+    firsts = np.flatnonzero(np.concatenate(([True], e[1:] != e[:-1])))
+    if firsts.size < 2:
         return None
+    ends = np.maximum.reduceat(s, firsts)  # the last step of each epoch
     per_epoch = np.diff(ends)
-    median = float(np.median(per_epoch))
-    return round(median) if median > 0 else None
+    typical = median(per_epoch)
+    return round(typical) if typical > 0 else None

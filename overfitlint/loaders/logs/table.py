@@ -139,18 +139,26 @@ def to_curves(table: Table, train_metric: str | None, val_metric: str | None) ->
     if train_names:
         train_column = columns[train_names[0]]
         train_values = np.where(train_column.present, train_column.values, np.nan)
-    index = np.nonzero(usable)[0]
-    breaks = [int(np.searchsorted(index, b)) for b in table.run_breaks]
-    picked, x_used = select_run(
-        x[index], table.lines[index], breaks, path, notes,
-        None if train_values is None else train_values[index],
-    )  # fmt: skip
-    rows = index[picked]
-    x = x.copy()
-    x[index] = x_used
+    rows: np.ndarray | None  # the rows that make the curve, in order; None: every row
+    if usable.all():
+        picked, x_used = select_run(x, table.lines, table.run_breaks, path, notes, train_values)
+        if x_used is x and picked.size == x.size:  # one run, in order: no row is left out
+            rows = None
+        else:
+            rows, x = picked, x_used
+    else:
+        index = np.nonzero(usable)[0]
+        breaks = [int(np.searchsorted(index, b)) for b in table.run_breaks]
+        picked, x_used = select_run(
+            x[index], table.lines[index], breaks, path, notes,
+            None if train_values is None else train_values[index],
+        )  # fmt: skip
+        rows = index[picked]
+        x = x.copy()
+        x[index] = x_used
     if not table.evaluations_marked:
         rows = _drop_evaluations(rows, x, columns, train_names, val_names, table.lines, notes)
-    x_rows = x[rows]
+    x_rows = _take(x, rows)
     groups, first_of_group = _groups(x_rows)
     if groups is not None and not table.per_step:
         repeated = x_rows[first_of_group][np.bincount(groups) > 1]
@@ -161,10 +169,11 @@ def to_curves(table: Table, train_metric: str | None, val_metric: str | None) ->
         )
     series: dict[str, Series] = {}
     averaged = []
+    row_lines = _take(table.lines, rows)
     for name in metric_names:
         column = columns[name]
         built, was_averaged = _series(
-            name, x_rows, column, rows, table.lines, groups, first_of_group, table.per_step
+            name, x_rows, column, rows, row_lines, groups, first_of_group, table.per_step
         )
         if built is not None:
             series[name] = built
@@ -303,34 +312,49 @@ def select_run(
     return current, x
 
 
+def _take(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return array if rows is None else array[rows]
+
+
 def _drop_evaluations(
-    rows: np.ndarray,
+    rows: np.ndarray | None,
     x: np.ndarray,
     columns: dict[str, Column],
     train_names: list[str],
     val_names: list[str],
     lines: np.ndarray,
     notes: list[str],
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Drop validation-only rows after training that are not a regular epoch's validation."""
-    if not train_names or not val_names or rows.size < 2:
+    count = x.size if rows is None else rows.size
+    if not train_names or not val_names or count < 2:
         return rows
-    has_train = np.logical_or.reduce([columns[n].present[rows] for n in train_names])
-    has_val = np.logical_or.reduce([columns[n].present[rows] for n in val_names])
+    has_train = np.logical_or.reduce([_take(columns[n].present, rows) for n in train_names])
     if not has_train.any():
         return rows
     last_train = int(np.nonzero(has_train)[0][-1])
-    last_train_x = x[rows[last_train]]
-    keep = np.ones(rows.size, dtype=bool)
-    seen_val_x = set(x[rows[: last_train + 1]][has_val[: last_train + 1]].tolist())
+    after = (
+        last_train
+        + 1
+        + np.nonzero(
+            np.logical_or.reduce(
+                [_take(columns[n].present, rows)[last_train + 1 :] for n in val_names]
+            )
+        )[0]
+    )
+    if after.size == 0:
+        return rows
+    has_val = np.logical_or.reduce([_take(columns[n].present, rows) for n in val_names])
+    x_rows = _take(x, rows)
+    last_train_x = x_rows[last_train]
+    seen_val_x = set(np.unique(x_rows[: last_train + 1][has_val[: last_train + 1]]).tolist())
+    keep = np.ones(count, dtype=bool)
     dropped = []
-    for position in range(last_train + 1, rows.size):
-        if not has_val[position]:
-            continue
-        point = float(x[rows[position]])
+    for position in after.tolist():
+        point = float(x_rows[position])
         if point > last_train_x or point in seen_val_x:
             keep[position] = False
-            dropped.append(int(lines[rows[position]]))
+            dropped.append(int(lines[position if rows is None else rows[position]]))
         else:
             seen_val_x.add(point)
     if dropped:
@@ -339,7 +363,8 @@ def _drop_evaluations(
             "(an evaluation after training, e.g. of the restored best weights) are not "
             "points of the curve"
         )
-    return rows[keep]
+        return np.nonzero(keep)[0] if rows is None else rows[keep]
+    return rows
 
 
 def _groups(x_rows: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -354,18 +379,19 @@ def _series(
     name: str,
     x_rows: np.ndarray,
     column: Column,
-    rows: np.ndarray,
-    lines: np.ndarray,
+    rows: np.ndarray | None,
+    row_lines: np.ndarray,
     groups: np.ndarray | None,
     first_of_group: np.ndarray | None,
     per_step: bool,
 ) -> tuple[Series | None, bool]:
-    present = column.present[rows]
+    present = _take(column.present, rows)
     if not present.any():
         return None, False
-    values = column.values[rows]
-    row_lines = lines[rows]
+    values = _take(column.values, rows)
     if groups is None:
+        if present.all():  # the arrays are shared, not copied: a log of millions of rows
+            return Series(name, x_rows, values, row_lines), False
         return Series(name, x_rows[present], values[present], row_lines[present]), False
     g = groups[present]
     v = values[present]
