@@ -39,10 +39,34 @@ def centered_mean(values: np.ndarray, window: int) -> np.ndarray:
     half = max(0, int(window) // 2)
     n = values.shape[0]
     sums = np.cumsum(np.concatenate(([0.0], values)))
-    index = np.arange(n)
-    starts = np.maximum(0, index - half)
-    ends = np.minimum(n, index + half + 1)
-    return (sums[ends] - sums[starts]) / (ends - starts)
+    if n <= 2 * half + 1:
+        index = np.arange(n)
+        starts = np.maximum(0, index - half)
+        ends = np.minimum(n, index + half + 1)
+        return (sums[ends] - sums[starts]) / (ends - starts)
+    out = np.empty(n, dtype=np.float64)
+    width = 2 * half + 1
+    out[half : n - half] = (sums[width:] - sums[: n + 1 - width]) / width  # whole windows
+    for index in (*range(half), *range(n - half, n)):  # the ends: the part of the window inside
+        start, end = max(0, index - half), min(n, index + half + 1)
+        out[index] = (sums[end] - sums[start]) / (end - start)
+    return out
+
+
+MEDIAN_BLOCK = 1 << 20
+"""Values per block of the running median: bounds its working memory on long curves."""
+
+
+def median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, by partition (NaN if any value is NaN)."""
+    n = values.shape[0]
+    if n == 0 or np.isnan(values).any():
+        return float("nan")
+    middle = n // 2
+    if n % 2:
+        return float(np.partition(values, middle)[middle])
+    low, high = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
+    return float((low + high) / 2.0)
 
 
 def centered_median(values: np.ndarray, window: int) -> np.ndarray:
@@ -51,7 +75,13 @@ def centered_median(values: np.ndarray, window: int) -> np.ndarray:
     if half == 0 or values.shape[0] < 3:
         return values.astype(np.float64, copy=True)
     padded = np.concatenate((np.repeat(values[:1], half), values, np.repeat(values[-1:], half)))
-    return np.median(sliding_window_view(padded, 2 * half + 1), axis=1)
+    windows = sliding_window_view(padded, 2 * half + 1)
+    out = np.empty(values.shape[0], dtype=np.float64)
+    step = max(1, MEDIAN_BLOCK // windows.shape[1])
+    for start in range(0, out.shape[0], step):
+        block = np.partition(windows[start : start + step], half, axis=1)
+        out[start : start + step] = block[:, half]
+    return out
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -62,7 +92,7 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def _robust_sd(values: np.ndarray) -> float:
-    return float(MAD_TO_SIGMA * np.median(np.abs(values - np.median(values))))
+    return float(MAD_TO_SIGMA * median(np.abs(values - median(values))))
 
 
 def noise_sigma(values: np.ndarray) -> float:
@@ -88,8 +118,8 @@ def mann_kendall_z(values: np.ndarray) -> float:
     if n > MAX_TREND_POINTS:
         values = values[np.linspace(0, n - 1, MAX_TREND_POINTS).astype(np.int64)]
         n = MAX_TREND_POINTS
-    upper = np.triu_indices(n, 1)
-    s = float(np.sign(values[upper[1]] - values[upper[0]]).sum())
+    signs = np.sign(values[np.newaxis, :] - values[:, np.newaxis])  # [i, j]: sign(x_j - x_i)
+    s = float(np.triu(signs, 1).sum())
     variance = n * (n - 1) * (2 * n + 5) / 18.0
     if s == 0:
         return 0.0
@@ -126,6 +156,8 @@ class Divergence:
     """The same rise in units of its standard error (noise of the curve)."""
     noise_pct: float
     """Point-to-point noise of the curve, in percent of the best value."""
+    sigma: float
+    """The same noise in the metric's units (``noise_sigma`` of the points)."""
     trend_z: float
     """Mann-Kendall trend statistic of the raw points from the smoothed minimum on."""
     onset_index: int | None
@@ -195,7 +227,7 @@ def measure_divergence(
     onset = _onset(gl, min_index, onset_rise_pct)
     train_sign = sign if train_lower_is_better is None else (1.0 if train_lower_is_better else -1.0)
     x = val.epochs
-    spacing = float(np.median(np.diff(x))) if n > 1 else 1.0
+    spacing = median(np.diff(x)) if n > 1 else 1.0
     return Divergence(
         points=n,
         best_index=best_index,
@@ -212,6 +244,7 @@ def measure_divergence(
         ),
         rise_z=float(z),
         noise_pct=float(100.0 * sigma / scale),
+        sigma=sigma,
         trend_z=mann_kendall_z(values[min_index:]),
         onset_index=onset,
         train_change_pct=_change_since(train, float(x[best_index]), train_sign, tail),
@@ -313,16 +346,18 @@ def simulate_early_stopping(
 
 def _improvements(v: np.ndarray, min_delta: float) -> np.ndarray:
     """Which points beat the best-so-far by more than ``min_delta`` (Keras' rule)."""
-    # The reference only moves on an improvement, so this is inherently sequential; the
-    # loop runs over improvements only (a handful per run), each step vectorised.
+    # The reference only moves on an improvement, so this is sequential; each step finds the
+    # next improvement in O(log n). No point up to the last improvement lies more than
+    # ``min_delta`` below its best (it would have been one), so the first point past it below
+    # ``best - min_delta`` is where the running minimum of the whole curve first drops there.
     n = v.size
     improved = np.zeros(n, dtype=bool)
     improved[0] = True
-    best, position = v[0], 0
+    falling = -np.minimum.accumulate(v)  # ascending
+    best, delta = v[0], abs(min_delta)
     while True:
-        later = np.nonzero(v[position + 1 :] < best - abs(min_delta))[0]
-        if later.size == 0:
+        position = int(np.searchsorted(falling, -(best - delta), side="right"))
+        if position >= n or not v[position] < best - delta:
             return improved
-        position = position + 1 + int(later[0])
         improved[position] = True
         best = v[position]

@@ -15,6 +15,7 @@ import numpy as np
 from overfitlint.curves import Curves, Series
 from overfitlint.facts import KeptEpoch
 from overfitlint.findings import Location
+from overfitlint.measures import median
 
 
 def epoch_number(value: float) -> int | float:
@@ -37,7 +38,7 @@ def best_index(series: Series, lower_is_better: bool = True) -> int:
 
 
 def spacing(series: Series) -> float:
-    return float(np.median(np.diff(series.epochs))) if len(series) > 1 else 1.0
+    return median(np.diff(series.epochs)) if len(series) > 1 else 1.0
 
 
 def points(count: int, axis: str) -> str:

@@ -134,15 +134,21 @@ def _steady(values: np.ndarray, start: int, max_dip_pct: float) -> bool:
 
 
 def _rise(
-    val: Series, train: Series | None, lower: bool, method: str, smoothed: Divergence | None = None
+    val: Series,
+    train: Series | None,
+    lower: bool,
+    method: str,
+    smoothed: Divergence | None = None,
+    sigma: float | None = None,
 ) -> Rise:
+    """``sigma``: the curve's noise when it is known (measured with the smoothed curve)."""
     sign = 1.0 if lower else -1.0
     values = sign * val.values
     best = best_index(val, lower)
     scale = max(abs(values[best]), 1e-12)
     noise = None
     if method != SHORT:
-        noise = 100.0 * noise_sigma(values) / scale
+        noise = 100.0 * (noise_sigma(values) if sigma is None else sigma) / scale
     onset = (
         smoothed.onset_index
         if smoothed is not None
@@ -205,9 +211,9 @@ def _judge_long(val: Series, train: Series | None, limits, lower: bool) -> tuple
     )
     assert measured is not None
     if _smoothed_diverges(measured, limits):
-        return _rise(val, train, lower, LONG, measured), True
+        return _rise(val, train, lower, LONG, measured, measured.sigma), True
     # a steady rise too recent for ``patience`` points: large against the noise, every step up
-    steady = _rise(val, train, lower, STEADY)
+    steady = _rise(val, train, lower, STEADY, sigma=measured.sigma)
     values = (1.0 if lower else -1.0) * val.values
     noise = steady.noise_pct or 0.0
     big = steady.rise_pct >= limits["min_rise"] and (
@@ -220,7 +226,7 @@ def _judge_long(val: Series, train: Series | None, limits, lower: bool) -> tuple
         and _train_ok(steady, limits)
     ):
         return steady, True
-    return _rise(val, train, lower, LONG, measured), False
+    return _rise(val, train, lower, LONG, measured, measured.sigma), False
 
 
 def _measure(val: Series, train: Series | None, limits, lower: bool) -> tuple[Rise, bool] | None:
@@ -256,25 +262,18 @@ def lr_increases(curves: Curves, min_increase: float) -> list[LrStep]:
     rising = np.concatenate(
         ([False], np.where(previous > 0, current >= previous * (1.0 + min_increase), current > 0))
     )
-    steps: list[LrStep] = []
-    index = 1
-    while index < lr.size:
-        if not rising[index]:
-            index += 1
-            continue
-        first = index
-        while index + 1 < lr.size and rising[index + 1]:
-            index += 1
-        steps.append(
-            LrStep(
-                float(series.epochs[first]),
-                float(series.epochs[index]),
-                float(lr[first - 1]),
-                float(lr[index]),
-            )
+    edges = np.diff(np.concatenate(([0], rising.view(np.int8), [0])))
+    firsts = np.flatnonzero(edges == 1)  # a run of rises starts (never at point 0)
+    lasts = np.flatnonzero(edges == -1) - 1
+    return [
+        LrStep(
+            float(series.epochs[first]),
+            float(series.epochs[last]),
+            float(lr[first - 1]),
+            float(lr[last]),
         )
-        index += 1
-    return steps
+        for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True)
+    ]
 
 
 def judge_divergence(curves: Curves, limits: Mapping[str, Any]) -> DivergenceVerdict | None:

@@ -22,6 +22,7 @@ from overfitlint.curves import Curves
 from overfitlint.engine.context import CheckContext
 from overfitlint.engine.registry import check
 from overfitlint.findings import Evidence, Finding, Location
+from overfitlint.measures import median
 
 FOLD_TOKEN = re.compile(r"(?i)(?<![a-z])(k?fold|seed|repeat|rep)[-_ ]?(\d+)(?!\d)")
 
@@ -94,7 +95,7 @@ def _finding(ctx: CheckContext, experiment: str, folds: list[Fold], judged: list
     diverging = [f for f in judged if f.verdict.diverging]
     steady = [f for f in judged if not f.verdict.diverging]
     low, high = min(best_values), max(best_values)
-    middle = float(np.median(best_values))
+    middle = median(np.asarray(best_values, dtype=np.float64))
     spread = 100.0 * (high - low) / max(abs(middle), 1e-12)
     labels = [f.label for f in judged]
     evidence = [
