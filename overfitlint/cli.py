@@ -169,6 +169,12 @@ def cli() -> None:
 )
 @click.option("--no-report", is_flag=True, help="Do not write the HTML report.")
 @click.option(
+    "--full-series",
+    is_flag=True,
+    help="JSON: every point of every learning curve (default: at most 2,000 per curve, "
+    "keeping its shape and every point a finding names, marked as downsampled).",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(FAIL_ON),
     default="warning",

@@ -175,7 +175,8 @@ def run_check(request: CheckRequest) -> int:
     text_on_stdout = [fmt for fmt, target in plan if target is None] == ["text"]
     color = text_on_stdout and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     for fmt_name, target in plan:
-        text = render(fmt_name, report, color=color and target is None)
+        full_series = bool(options.get("full_series"))
+        text = render(fmt_name, report, color=color and target is None, full_series=full_series)
         if target is not None:
             outputs.write(target, text)
         else:

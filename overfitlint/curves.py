@@ -19,9 +19,23 @@ class Series:
     lines: np.ndarray
     origins: np.ndarray | None = None
     """Index into ``Curves.sources`` of each point's file, when a curve joins several files."""
+    index: np.ndarray | None = None
+    """A downsampled series (``overfitlint.downsample``): each point's position in the full
+    series; None: this is the full series."""
+    total: int | None = None
+    """A downsampled series: the number of points of the full series."""
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
+
+    @property
+    def count(self) -> int:
+        """Points in the log (more than ``len()`` when this is a downsampled view)."""
+        return len(self) if self.total is None else self.total
+
+    def position(self, point: int) -> int:
+        """Where point ``point`` of this series is in the full series."""
+        return point if self.index is None else int(self.index[point])
 
     def finite(self) -> Series:
         """The points whose value is a finite number."""
@@ -29,24 +43,45 @@ class Series:
         if keep.all():
             return self
         origins = None if self.origins is None else self.origins[keep]
-        return Series(self.name, self.epochs[keep], self.values[keep], self.lines[keep], origins)
+        index = None if self.index is None else self.index[keep]
+        return Series(
+            self.name,
+            self.epochs[keep],
+            self.values[keep],
+            self.lines[keep],
+            origins,
+            index,
+            self.total,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "name": self.name,
-            "epochs": [int(e) if float(e).is_integer() else e for e in self.epochs.tolist()],
-            "values": [json_float(v) for v in self.values.tolist()],
+            "epochs": json_numbers(self.epochs, whole=True),
+            "values": json_numbers(self.values),
             "lines": self.lines.tolist(),
         }
+        if self.index is not None:
+            out["downsampled"] = {"points": self.count, "positions": self.index.tolist()}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Series:
         values = [float(v) for v in data.get("values") or []]
+        downsampled = data.get("downsampled")
+        index = total = None
+        if isinstance(downsampled, Mapping):
+            index = np.asarray(downsampled.get("positions") or [], dtype=np.int64)
+            total = int(downsampled.get("points") or len(values))
+            if index.shape[0] != len(values):
+                raise ValueError(f"series {data.get('name')!r}: positions do not match values")
         return cls(
             str(data.get("name", "")),
             np.asarray(data.get("epochs") or [], dtype=np.float64),
             np.asarray(values, dtype=np.float64),
             np.asarray(data.get("lines") or [0] * len(values), dtype=np.int64),
+            index=index,
+            total=total,
         )
 
 
@@ -152,3 +187,20 @@ class Curves:
 def json_float(value: float) -> float | str:
     """JSON has no NaN/inf: spell them as strings so the output stays valid JSON."""
     return value if np.isfinite(value) else str(value)
+
+
+def json_numbers(values: np.ndarray, whole: bool = False) -> list[Any]:
+    """``values`` as a JSON list: NaN and inf spelt as strings and, with ``whole``, integral
+    values written as integers (epoch 3, not 3.0)."""
+    finite = np.isfinite(values)
+    integral = finite & (values == np.round(values)) if whole else np.zeros(0, dtype=bool)
+    if whole and integral.all():
+        return values.astype(np.int64).tolist()
+    if finite.all() and not integral.any():
+        return values.tolist()
+    out = values.astype(object)
+    if integral.any():
+        out[integral] = values[integral].astype(np.int64).astype(object)
+    if not finite.all():
+        out[~finite] = [str(v) for v in values[~finite].tolist()]
+    return out.tolist()

@@ -268,14 +268,23 @@ class Report:
             return self.model.source
         return self.inputs[0].path if self.inputs else ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, full_series: bool = True) -> dict[str, Any]:
+        """The JSON document; without ``full_series`` every learning curve is bounded to
+        ``downsample.MAX_POINTS`` points that keep its shape and every point a finding names
+        (marked ``"downsampled"`` with the number of points it had)."""
+        logs = self.logs
+        if not full_series:
+            from overfitlint.downsample import bounded_curves
+
+            named = (*self.findings, *self.suppressed)
+            logs = tuple(bounded_curves(c, named) for c in logs)
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "overfitlint", "version": self.tool_version},
             "run": self.run.to_dict(),
             "inputs": [i.to_dict() for i in self.inputs],
             "model": self.model.to_dict() if self.model else None,
-            "logs": [c.to_dict() for c in self.logs],
+            "logs": [c.to_dict() for c in logs],
             "rules": self.rules.to_dict(),
             "verdict": self.verdict.to_dict(),
             "summary": self.summary.to_dict(),
@@ -383,7 +392,7 @@ class MultiReport:
             tuple(e for b in infos for e in b.escalated),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, full_series: bool = True) -> dict[str, Any]:
         out = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "overfitlint", "version": self.tool_version},
@@ -392,7 +401,7 @@ class MultiReport:
             "verdict": self.verdict.to_dict(),
             "summary": self.summary.to_dict(),
             "findings": [f.to_dict() for f in self.findings],
-            "runs": [r.to_dict() for r in self.runs],
+            "runs": [r.to_dict(full_series) for r in self.runs],
         }
         baseline = self.baseline
         if baseline is not None:

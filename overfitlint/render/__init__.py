@@ -22,10 +22,15 @@ RENDERERS: dict[str, tuple[str, str]] = {
 }
 
 
-def render(fmt: str, report: AnyReport, *, color: bool = False) -> str:
+def render(fmt: str, report: AnyReport, *, color: bool = False, full_series: bool = False) -> str:
+    """``color``: ANSI colours in text; ``full_series``: every point of every curve in JSON."""
     module, function = RENDERERS[fmt]
     renderer = getattr(import_module(module), function)
-    return renderer(report, color=color) if fmt == "text" else renderer(report)
+    if fmt == "text":
+        return renderer(report, color=color)
+    if fmt == "json":
+        return renderer(report, full_series=full_series)
+    return renderer(report)
 
 
 def github_summary(report: AnyReport) -> str:

@@ -1,14 +1,15 @@
 """Chart geometry for the HTML report: data in, coordinates out (no markup here).
 
 One chart per metric pair (loss, accuracy). Every log given to the check is one
-*run*; several runs are overlaid on the same charts. Long curves are thinned to
-at most ``MAX_POINTS`` points per series, keeping each bucket's minimum and
-maximum so that spikes and the best epoch survive.
+*run*; several runs are overlaid on the same charts. Long curves are thinned by the
+downsampler the JSON result uses (``overfitlint.downsample``): first to what the JSON keeps,
+then to at most ``Frame.max_points`` points per series, keeping the curve's shape, its lowest
+and highest points and every point a finding names; so a saved JSON result draws the same
+charts as the live run.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import PurePath
 
 import numpy as np
 
+from overfitlint import downsample
 from overfitlint.curves import Curves, MetricPair
 from overfitlint.curves import Series as CurveSeries
 from overfitlint.render.reading import (
@@ -73,7 +75,7 @@ class Line:
     run: int
     path: str  # SVG path data ("M x y L x y ...")
     drawn: int  # points drawn (after thinning)
-    total: int  # finite points in the log
+    total: int  # points in the log
 
 
 @dataclass
@@ -203,29 +205,6 @@ def segments(series: CurveSeries) -> tuple[list[list[Point]], list[float]]:
     return parts, bad
 
 
-def downsample(points: list[Point], limit: int) -> list[Point]:
-    """At most ~``limit`` points in order: first, last, and each bucket's min and max."""
-    if len(points) <= limit or limit < 4:
-        return list(points)
-    ys = np.fromiter((y for _, y in points), dtype=float, count=len(points))
-    buckets = max(1, (limit - 2) // 2)
-    edges = np.linspace(1, len(points) - 1, buckets + 1).astype(int)
-    keep = {0, len(points) - 1}
-    for start, end in itertools.pairwise(edges.tolist()):
-        if end > start:
-            chunk = ys[start:end]
-            keep.add(start + int(np.argmin(chunk)))
-            keep.add(start + int(np.argmax(chunk)))
-    return [points[i] for i in sorted(keep)]
-
-
-def _thin(parts: list[list[Point]], limit: int) -> list[list[Point]]:
-    total = sum(len(p) for p in parts)
-    if total <= limit:
-        return parts
-    return [downsample(p, max(4, round(limit * len(p) / total))) for p in parts]
-
-
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if not high > low:
         return [low]
@@ -280,7 +259,13 @@ def _run_label(source: str, sources: list[str]) -> str:
 
 
 def _last_epoch(curves: Curves) -> float | None:
-    ends = [part[-1][0] for series in curves.series.values() for part in segments(series)[0]]
+    """The latest epoch that ends a stretch of finite points, over every series."""
+    ends = []
+    for series in curves.series.values():
+        good = np.isfinite(series.epochs) & np.isfinite(series.values)
+        last = good & ~np.append(good[1:], False)
+        if last.any():
+            ends.append(float(np.max(series.epochs[last])))
     return max(ends) if ends else None
 
 
@@ -355,8 +340,9 @@ def build_chart(
 ) -> Chart | None:
     """The chart of one metric pair over every run, or None when no run logged it."""
     pair_of = next(get for k, _, _, get in PAIRS if k == key)
-    wanted: list[tuple[Run, str, str, list[list[Point]], list[float]]] = []
+    wanted: list[tuple[Run, str, CurveSeries, list[list[Point]], list[float]]] = []
     names: list[str] = []
+    epochs, lines = downsample.named_points((*report.findings, *report.suppressed))
     for run in runs:
         curves = report.logs[run.index]
         pair = pair_of(curves)
@@ -366,19 +352,18 @@ def build_chart(
             series = curves.get(name)
             if series is None:
                 continue
-            parts, bad = segments(series)
+            shown = downsample.bounded(series, downsample.MAX_POINTS, epochs, lines)
+            parts, bad = segments(shown)
             if parts or bad:
-                wanted.append((run, role, series.name, parts, bad))
+                wanted.append((run, role, shown, parts, bad))
                 if series.name not in names:
                     names.append(series.name)
     points = [p for *_, parts, _ in wanted for part in parts for p in part]
     if not points:
         return None
     bests = {
-        (run.index, name): series_best(
-            report, report.logs[run.index], report.logs[run.index].get(name), lower_is_better
-        )
-        for run, role, name, _, _ in wanted
+        (run.index, shown.name): series_best(report, report.logs[run.index], shown, lower_is_better)
+        for run, role, shown, _, _ in wanted
         if role == "val"
     }
 
@@ -409,13 +394,14 @@ def build_chart(
         return round(plot["top"] + (1 - (ty(y) - y_low) / (y_high - y_low)) * plot_h, 1)
 
     series, summary, gaps, thinned = [], [], [], False
-    for run, role, name, parts, bad in wanted:
-        count = sum(len(p) for p in parts)
-        drawn_parts = _thin(parts, frame.max_points)
+    for run, role, shown, parts, bad in wanted:
+        name = shown.name
+        drawn_parts, _ = segments(downsample.bounded(shown, frame.max_points, epochs, lines))
         drawn = sum(len(p) for p in drawn_parts)
-        thinned = thinned or drawn < count
+        thinned = thinned or drawn < shown.count
         if parts:
-            series.append(Line(name, role, run.index, _path(drawn_parts, sx, sy), drawn, count))
+            line = Line(name, role, run.index, _path(drawn_parts, sx, sy), drawn, shown.count)
+            series.append(line)
             text = _summary(name, role, parts, bests.get((run.index, name)))
             summary.append(f"{run.label}: {text}" if len(runs) > 1 else text)
         for x in bad:

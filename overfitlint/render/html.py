@@ -27,8 +27,9 @@ from overfitlint.render.charts import Run, charts_for, runs_of
 from overfitlint.render.reading import (
     SEVERITY_RANK,
     escalation,
-    finite_points,
+    last_finite,
     number,
+    points_after,
     severity_rank,
     value_at,
     verdict_headline,
@@ -457,12 +458,12 @@ def _curve_tiles(report: Report, runs: list[Run]) -> list[dict[str, Any]]:
     validation loss (runs that diverged first)."""
     for run in sorted(runs, key=lambda r: not r.diverged):
         curves = report.logs[run.index]
-        points = finite_points(curves.val_loss)
-        if run.best_epoch is None or not points:
+        end = last_finite(curves.val_loss)
+        if run.best_epoch is None or end is None:
             continue
         best = run.best_epoch
-        last_epoch, last = points[-1]
-        past = sum(1 for x, _ in points if x > best)
+        last_epoch, last = end
+        past = points_after(curves.val_loss, best)
         of_runs = f" in {run.label}" if len(runs) > 1 else ""
         tiles = [
             {

@@ -175,11 +175,22 @@ def findings_about(report: Report, curves: Curves, subject: str | None) -> list[
     return [f for f in report.findings if f.subject == subject and log_of(report, f) is curves]
 
 
-def finite_points(series: Series | None) -> list[tuple[float, float]]:
+def last_finite(series: Series | None) -> tuple[float, float] | None:
+    """The epoch and value of the last point with a finite epoch and value."""
     if series is None:
-        return []
-    keep = np.isfinite(series.values) & np.isfinite(series.epochs)
-    return list(zip(series.epochs[keep].tolist(), series.values[keep].tolist(), strict=True))
+        return None
+    good = np.flatnonzero(np.isfinite(series.values) & np.isfinite(series.epochs))
+    if good.size == 0:
+        return None
+    return float(series.epochs[good[-1]]), float(series.values[good[-1]])
+
+
+def points_after(series: Series, epoch: float) -> int:
+    """Points logged after ``epoch`` (in the full log, also when ``series`` is downsampled)."""
+    up_to = np.flatnonzero(series.epochs <= epoch)
+    if up_to.size == 0:
+        return series.count
+    return series.count - 1 - series.position(int(up_to[-1]))
 
 
 def series_best(
@@ -193,11 +204,12 @@ def series_best(
         epoch = number(finding.evidence_value("best_epoch"))
         if epoch is not None:
             return epoch
-    points = finite_points(series)
-    if not points:
+    good = np.flatnonzero(np.isfinite(series.values) & np.isfinite(series.epochs))
+    if good.size == 0:
         return None
-    pick = min if lower_is_better else max
-    return pick(points, key=lambda p: p[1])[0]
+    values = series.values[good]
+    pick = np.argmin(values) if lower_is_better else np.argmax(values)  # the first one
+    return float(series.epochs[good[int(pick)]])
 
 
 def best_epoch(report: Report, curves: Curves) -> float | None:
@@ -207,4 +219,9 @@ def best_epoch(report: Report, curves: Curves) -> float | None:
 
 def value_at(series: Series | None, epoch: float) -> float | None:
     """The logged value of ``series`` at ``epoch`` (the first such point)."""
-    return next((y for x, y in finite_points(series) if x == epoch), None)
+    if series is None:
+        return None
+    at = np.flatnonzero(
+        (series.epochs == epoch) & np.isfinite(series.values) & np.isfinite(series.epochs)
+    )
+    return float(series.values[at[0]]) if at.size else None

@@ -67,7 +67,7 @@ def _inputs(report: Report) -> list[str]:
     lines = [_model_line(report.model)] if report.model else []
     for log in report.logs:
         anchor = log.val_loss if log.val_loss is not None else log.train_loss
-        points = len(anchor) if anchor is not None else 0
+        points = anchor.count if anchor is not None else 0
         pair = " / ".join(plain(x) for x in (log.loss.train, log.loss.val))
         line = f"  log    {plain(log.source)}  {plain(log.format)}, {points} points ({pair})"
         best = best_epoch(report, log)

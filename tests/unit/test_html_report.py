@@ -16,7 +16,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from overfitlint.render.charts import MAX_POINTS, NARROW, WIDE, charts_for, downsample
+from overfitlint.render.charts import MAX_POINTS, NARROW, WIDE, charts_for
 from overfitlint.render.html import build_view, render_html
 from overfitlint.report import MultiReport, MultiRunInfo, Report, with_run_name
 from overfitlint.verdict import Verdict
@@ -400,22 +400,6 @@ def test_a_1000_epoch_log_stays_small_and_keeps_its_extremes(tmp_path):
     ys = [float(y) for y in re.findall(r"[\d.]+ ([\d.]+)", val_path)]
     top, height = wide.plot["top"], wide.plot["bottom"] - wide.plot["top"]
     assert min(ys) <= top + 0.06 * height
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_downsample_keeps_order_ends_and_extremes(seed):
-    rng = random.Random(seed)
-    n = rng.randint(50, 5000)
-    points = [(float(i), rng.gauss(0, 1)) for i in range(n)]
-    limit = rng.randint(10, 700)
-    kept = downsample(points, limit)
-    assert len(kept) <= max(limit, 4) + 2
-    assert kept[0] == points[0] and kept[-1] == points[-1]
-    assert [p[0] for p in kept] == sorted({p[0] for p in kept})
-    assert min(points, key=lambda p: p[1]) in kept
-    assert max(points, key=lambda p: p[1]) in kept
-    if n <= limit:
-        assert kept == points
 
 
 def test_several_logs_are_overlaid_as_runs(tmp_path):

@@ -1,0 +1,79 @@
+"""The one downsampler of the JSON result and the HTML charts: shape, extremes, named points."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from overfitlint.curves import Series
+from overfitlint.downsample import MAX_POINTS, bounded, largest_triangles, positions
+
+
+def _series(values, name="val_loss") -> Series:
+    values = np.asarray(values, dtype=np.float64)
+    epochs = np.arange(values.size, dtype=np.float64)
+    return Series(name, epochs, values, epochs.astype(np.int64) + 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_positions_keep_order_ends_extremes_and_named_points(seed):
+    rng = random.Random(seed)
+    n = rng.randint(50, 5000)
+    y = np.array([rng.gauss(0, 1) for _ in range(n)])
+    x = np.arange(n, dtype=np.float64)
+    limit = rng.randint(10, 700)
+    named = [rng.randrange(n) for _ in range(3)]
+    kept = positions(x, y, limit, named)
+    assert kept.size <= max(limit, 10)
+    assert kept[0] == 0 and kept[-1] == n - 1
+    assert np.all(np.diff(kept) > 0)
+    assert int(np.argmin(y)) in kept and int(np.argmax(y)) in kept
+    assert set(named) <= set(kept.tolist())
+    if n <= limit:
+        assert kept.tolist() == list(range(n))
+
+
+def test_largest_triangles_keeps_a_spike_and_the_shape_of_a_step():
+    y = np.concatenate([np.ones(5000), np.zeros(5000)])
+    y[2500] = 40.0
+    x = np.arange(y.size, dtype=np.float64)
+    kept = largest_triangles(x, y, 100)
+    assert 2500 in kept.tolist()
+    drawn = y[kept]
+    assert drawn[: np.searchsorted(kept, 4999)].min() == 1.0  # the step is not smeared
+    assert set(drawn[kept > 5000].tolist()) == {0.0}
+
+
+def test_non_finite_stretches_keep_their_edges():
+    values = np.linspace(1.0, 2.0, 10_000)
+    values[4000:4200] = np.nan
+    values[-1] = np.inf
+    series = bounded(_series(values), 200)
+    kept = series.index.tolist()
+    assert {4000, 4199, 9999, 3999}.issubset(kept)
+    assert len(series) <= 200
+
+
+def test_bounded_series_remembers_the_full_one_and_is_not_thinned_again():
+    series = _series(np.sin(np.linspace(0, 20, 50_000)))
+    small = bounded(series, 500, epochs=[12_345.2], lines=[30_002])
+    assert len(small) <= 500 and small.count == 50_000
+    assert {12_345, 30_000} <= set(small.index.tolist())
+    assert bounded(small, 500, epochs=[12_345.2], lines=[30_002]) is small
+    again = bounded(small, 100)
+    assert again.count == 50_000 and set(again.index.tolist()) <= set(small.index.tolist())
+    assert bounded(_series([1.0, 2.0]), 500).index is None
+
+
+def test_a_bounded_series_goes_through_json_and_back():
+    series = bounded(_series(np.cos(np.linspace(0, 9, 20_000))), MAX_POINTS)
+    document = json.loads(json.dumps(series.to_dict()))
+    assert document["downsampled"]["points"] == 20_000
+    assert len(document["values"]) == len(document["downsampled"]["positions"]) <= MAX_POINTS
+    back = Series.from_dict(document)
+    assert back.count == 20_000 and np.array_equal(back.index, series.index)
+    assert np.array_equal(back.values, series.values)
+    assert np.array_equal(back.epochs, series.epochs)
