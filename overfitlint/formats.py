@@ -200,7 +200,7 @@ def _looks_like_onnx(head: bytes) -> bool:
 
 # -- TensorBoard: TFRecord framing (length, masked CRC-32C of the length, ...) -----------------
 _U32 = struct.Struct("<I")
-_MASK_DELTA = 0xA282EAD8
+MASK_DELTA = 0xA282EAD8
 
 
 def _crc_table() -> list[int]:
@@ -226,7 +226,7 @@ def crc32c_python(data: bytes) -> int:
 
 def masked_crc(data: bytes, crc=crc32c_python) -> int:
     value = crc(data)
-    return (((value >> 15) | (value << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+    return (((value >> 15) | (value << 17)) + MASK_DELTA) & 0xFFFFFFFF
 
 
 def is_event_header(head: bytes) -> bool:

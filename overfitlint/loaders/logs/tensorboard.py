@@ -22,17 +22,19 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from overfitlint.curves import Curves, Series
 from overfitlint.errors import InputError
-from overfitlint.formats import crc32c_python, event_files, masked_crc
+from overfitlint.formats import MASK_DELTA, crc32c_python, event_files
 from overfitlint.loaders.logs.metric_names import choose_pairs, is_learning_rate
 from overfitlint.loaders.logs.table import select_run
 
-_U64 = struct.Struct("<Q")
+_HEADER = struct.Struct("<QI")  # a record's length and the masked CRC-32C of those 8 bytes
 _U32 = struct.Struct("<I")
 
 
@@ -47,38 +49,95 @@ def _crc32c_function():
     return crc32c_python
 
 
-def _records(data: bytes, crc) -> tuple[list[bytes], str | None]:
-    """Payloads of the records, and what stopped the walk early (None at a clean end)."""
-    records = []
-    position, size = 0, len(data)
-    unpack64, unpack32 = _U64.unpack_from, _U32.unpack_from
+@dataclass
+class _Scalars:
+    """Every scalar read so far, one entry per value, in file order: typed columns (8 bytes a
+    value), not a Python object per point."""
+
+    tags: dict[str, int] = field(default_factory=dict)
+    """Series name -> its number, in the order the series first appear."""
+    tag: array = field(default_factory=lambda: array("q"))
+    step: array = field(default_factory=lambda: array("q"))
+    value: array = field(default_factory=lambda: array("d"))
+    record: array = field(default_factory=lambda: array("q"))
+    """The 1-based record number of each value in its file."""
+    files: list[int] = field(default_factory=list)
+    """How many values were read once each file was done."""
+    plugin_of: dict[str, str] = field(default_factory=dict)
+
+
+def _scan(data, crc, parse, prefix: str, scalars: _Scalars, skipped: list[int]):
+    """Walk the records of one file (every CRC checked), parse each as an ``Event`` and keep
+    its scalar values. Returns the number of records read and what stopped the walk early
+    (None at a clean end); ``skipped`` gets the numbers of records that are not events."""
+    from tensorboard.util import tensor_util
+
+    unpack_header, unpack32 = _HEADER.unpack_from, _U32.unpack_from
+    tags, plugin_of = scalars.tags, scalars.plugin_of
+    add_tag, add_step = scalars.tag.append, scalars.step.append
+    add_value, add_record = scalars.value.append, scalars.record.append
+    position, size, number = 0, len(data), 0
     while position < size:
         if position + 12 > size:
-            return records, f"cut short at byte {position}"
-        (length,) = unpack64(data, position)
-        if masked_crc(data[position : position + 8], crc) != unpack32(data, position + 8)[0]:
-            return records, f"a damaged record header at byte {position}"
+            return number, f"cut short at byte {position}"
+        length, expected = unpack_header(data, position)
+        value = crc(data[position : position + 8])  # masked as TFRecord masks it
+        if (((value >> 15) | (value << 17)) + MASK_DELTA) & 0xFFFFFFFF != expected:
+            return number, f"a damaged record header at byte {position}"
         start = position + 12
         end = start + length
         if end + 4 > size:
-            return records, f"cut short at byte {position}"
+            return number, f"cut short at byte {position}"
         payload = data[start:end]
-        if masked_crc(payload, crc) != unpack32(data, end)[0]:
-            return records, f"a damaged record at byte {position}"
-        records.append(payload)
+        value = crc(payload)
+        if (((value >> 15) | (value << 17)) + MASK_DELTA) & 0xFFFFFFFF != unpack32(data, end)[0]:
+            return number, f"a damaged record at byte {position}"
         position = end + 4
-    return records, None
+        number += 1
+        try:
+            event = parse(payload)
+        except Exception:
+            skipped.append(number)
+            continue
+        if event.WhichOneof("what") != "summary":
+            continue
+        step = event.step
+        for value in event.summary.value:
+            name = prefix + value.tag
+            if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
+                plugin_of.setdefault(name, value.metadata.plugin_data.plugin_name)
+            kind = value.WhichOneof("value")
+            if kind == "simple_value":
+                number_value = value.simple_value
+            elif kind == "tensor" and plugin_of.get(name, "scalars") == "scalars":
+                try:
+                    array = tensor_util.make_ndarray(value.tensor)
+                except Exception:
+                    continue
+                if array.size != 1 or array.dtype.kind not in "fiu":
+                    continue
+                number_value = float(array.reshape(-1)[0])
+            else:
+                continue
+            index = tags.get(name)
+            if index is None:
+                index = tags[name] = len(tags)
+            add_tag(index)
+            add_step(step)
+            add_value(number_value)
+            add_record(number)
+    return number, None
 
 
-def _read_records(file: Path, crc) -> tuple[list[bytes], str | None]:
-    """The file's records, walked over a memory map: a huge (or sparse) event file is never
-    read into memory whole, and a damaged start stops the walk at once."""
+def _read_file(file: Path, crc, parse, prefix: str, scalars: _Scalars, skipped: list[int]):
+    """``_scan`` over a memory map of the file: a huge (or sparse) event file is never read
+    into memory whole, and a damaged start stops the walk at once."""
     try:
         with file.open("rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
-                return [], None
+                return 0, None
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _records(data, crc)
+                return _scan(data, crc, parse, prefix, scalars, skipped)
     except (OSError, ValueError) as exc:
         raise InputError(f"{file}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
@@ -88,7 +147,6 @@ def load_tensorboard(
 ) -> Curves:
     try:
         from tensorboard.compat.proto import event_pb2
-        from tensorboard.util import tensor_util
     except ImportError:
         raise InputError(
             f"{path}: reading TensorBoard event files needs the tensorboard package; "
@@ -102,49 +160,43 @@ def load_tensorboard(
     runs = sorted({f.parent for f in files})
     prefix = len(runs) > 1
     notes: list[str] = []
-    tags: dict[str, dict[str, list]] = {}
-    plugin_of: dict[str, str] = {}
+    scalars = _Scalars()
     parse = event_pb2.Event.FromString
     for index, file in enumerate(files):
-        records, stopped = _read_records(file, crc)
+        run = file.parent.relative_to(root).as_posix() if prefix else ""
+        skipped: list[int] = []
+        records, stopped = _read_file(
+            file, crc, parse, f"{run}/" if run and run != "." else "", scalars, skipped
+        )
+        scalars.files.append(len(scalars.value))
         if stopped:
             if not records and index == 0 and len(files) == 1:
                 raise InputError(f"{file}: not a readable TensorBoard event file ({stopped})")
-            notes.append(f"{file.name}: {stopped}; the {len(records)} records before it are read")
-        run = file.parent.relative_to(root).as_posix() if prefix else ""
-        for number, payload in enumerate(records, start=1):
-            try:
-                event = parse(payload)
-            except Exception:
-                notes.append(f"{file.name}: record {number} is not a TensorBoard event; skipped")
-                continue
-            if not event.HasField("summary"):
-                continue
-            for value in event.summary.value:
-                name = f"{run}/{value.tag}" if run and run != "." else value.tag
-                if value.HasField("metadata") and value.metadata.plugin_data.plugin_name:
-                    plugin_of.setdefault(name, value.metadata.plugin_data.plugin_name)
-                kind = value.WhichOneof("value")
-                if kind == "simple_value":
-                    number_value = value.simple_value
-                elif kind == "tensor" and plugin_of.get(name, "scalars") == "scalars":
-                    try:
-                        array = tensor_util.make_ndarray(value.tensor)
-                    except Exception:
-                        continue
-                    if array.size != 1 or array.dtype.kind not in "fiu":
-                        continue
-                    number_value = float(array.reshape(-1)[0])
-                else:
-                    continue
-                bucket = tags.setdefault(name, {"x": [], "v": [], "f": [], "r": []})
-                bucket["x"].append(event.step)
-                bucket["v"].append(number_value)
-                bucket["f"].append(index)
-                bucket["r"].append(number)
-    if not tags:
+            notes.append(f"{file.name}: {stopped}; the {records} records before it are read")
+        notes.extend(
+            f"{file.name}: record {number} is not a TensorBoard event; skipped"
+            for number in skipped
+        )
+    if not scalars.tags:
         raise InputError(f"{path}: the event files hold no scalar values (no tags to judge)")
-    return _curves(path, files, tags, notes, train_metric, val_metric)
+    return _curves(path, files, _by_tag(scalars), notes, train_metric, val_metric)
+
+
+def _by_tag(scalars: _Scalars) -> dict[str, dict[str, np.ndarray]]:
+    """The values of each series: x (step), v (value), f (file), r (record), in file order."""
+    tag = np.frombuffer(scalars.tag, dtype=np.int64)
+    step = np.frombuffer(scalars.step, dtype=np.int64).astype(np.float64)
+    value = np.frombuffer(scalars.value, dtype=np.float64)
+    record = np.frombuffer(scalars.record, dtype=np.int64)
+    ends = np.asarray(scalars.files, dtype=np.int64)
+    file = np.repeat(np.arange(ends.size), np.diff(ends, prepend=0))
+    order = np.argsort(tag, kind="stable")
+    bounds = np.searchsorted(tag[order], np.arange(len(scalars.tags) + 1))
+    by_tag = {}
+    for name, index in scalars.tags.items():
+        rows = order[bounds[index] : bounds[index + 1]]
+        by_tag[name] = {"x": step[rows], "v": value[rows], "f": file[rows], "r": record[rows]}
+    return by_tag
 
 
 def _curves(path, files, tags, notes, train_metric, val_metric) -> Curves:
@@ -153,10 +205,7 @@ def _curves(path, files, tags, notes, train_metric, val_metric) -> Curves:
     series: dict[str, Series] = {}
     reordered = []
     for name, bucket in tags.items():
-        x = np.asarray(bucket["x"], dtype=np.float64)
-        records = np.asarray(bucket["r"], dtype=np.int64)
-        origins = np.asarray(bucket["f"], dtype=np.int64)
-        values = np.asarray(bucket["v"], dtype=np.float64)
+        x, records, origins, values = bucket["x"], bucket["r"], bucket["f"], bucket["v"]
         tag_notes: list[str] = []
         try:
             rows, _ = select_run(x, records, [], path, tag_notes)
