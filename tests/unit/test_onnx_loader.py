@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import onnx
 import pytest
@@ -9,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from overfitlint.errors import InputError
 from overfitlint.facts import Unknown
+from overfitlint.loaders.models import onnx_wire
 from overfitlint.loaders.models.onnx import load_onnx
 from tests.builders import onnx_models
 
@@ -155,17 +158,92 @@ def test_external_data_escaping_the_folder_is_refused(tmp_path, location):
 # --- reading without tensor bytes ------------------------------------------------------
 
 
-def _facts_from_full_parse(path):
-    from overfitlint.loaders.models.onnx import _facts
+def _same(mine, proto, where="model"):
+    """Every field the wire reader decodes equals what onnx's own parse holds."""
+    for item in dataclasses.fields(mine):
+        name, value = item.name, getattr(mine, item.name)
+        if name == "raw_size":
+            assert value == (len(proto.raw_data) if proto.HasField("raw_data") else None), where
+        elif name == "dims" and isinstance(mine, onnx_wire.ValueInfo):
+            dims = proto.type.tensor_type.shape.dim
+            assert len(value) == len(dims), where
+            for ours, theirs in zip(value, dims, strict=True):
+                wanted = theirs.dim_value if theirs.HasField("dim_value") else None
+                assert (ours.dim_value, ours.dim_param) == (wanted, theirs.dim_param), where
+        elif name == "graph":
+            assert (value is None) == (not proto.HasField("graph")), where
+            if value is not None:
+                _same(value, proto.graph, "graph")
+        elif dataclasses.is_dataclass(value):
+            _same(value, getattr(proto, name), f"{where}.{name}")
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            theirs = getattr(proto, name)
+            assert len(value) == len(theirs), f"{where}.{name}"
+            for index, (a, b) in enumerate(zip(value, theirs, strict=True)):
+                _same(a, b, f"{where}.{name}[{index}]")
+        elif name == "raw_data" and not value and mine.raw_size:
+            continue  # a large tensor: its bytes are not read
+        else:
+            theirs = getattr(proto, name)
+            assert (list(value) if isinstance(value, list) else value) == (
+                list(theirs) if isinstance(value, list) else theirs
+            ), f"{where}.{name}"
 
-    return _facts(onnx.load(str(path), load_external_data=False), path)
+
+def _wire(path):
+    return onnx_wire.read_model(path.read_bytes())
 
 
-def test_walking_the_wire_gives_what_a_full_parse_gives(tmp_path):
+def test_walking_the_wire_reads_what_onnx_parses(tmp_path):
     path = onnx_models.mlp(tmp_path / "m.onnx", [64, 256, 128, 10], dropout=[0.2, 0.1])
-    fast, full = load_onnx(path), _facts_from_full_parse(path)
-    assert fast.to_dict() == full.to_dict()
-    assert fast.total_params == onnx_models.mlp_params([64, 256, 128, 10])
+    _same(_wire(path), onnx.load(str(path)))
+    assert load_onnx(path).total_params == onnx_models.mlp_params([64, 256, 128, 10])
+    old = onnx_models.mlp(tmp_path / "old.onnx", [30, 40, 5], dropout=[0.25], opset=11)
+    _same(_wire(old), onnx.load(str(old)))
+
+
+def test_walking_the_wire_reads_torch_exports_and_attributes(tmp_path):
+    module = nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Dropout(0.4)
+    )
+    path = onnx_models.torch_export(
+        module.train(), torch.randn(2, 3, 6, 6), tmp_path / "m.onnx", training=True
+    )
+    _same(_wire(path), onnx.load(str(path)))
+
+
+def test_small_tensor_values_and_attributes_decode_as_onnx_does(tmp_path):
+    arrays = {
+        "f32": np.array([0.5, -2.25], np.float32),
+        "f16": np.array([1.5, -0.125], np.float16),
+        "f64": np.array([3.0], np.float64),
+        "i64": np.array([-7, 1 << 40], np.int64),
+        "i8": np.array([-3, 4], np.int8),
+        "u8": np.array([250], np.uint8),
+        "b": np.array([True, False]),
+    }
+    for raw in (True, False):
+        for name, array in arrays.items():
+            tensor = numpy_helper.from_array(array, name)
+            if not raw:  # the typed fields (float_data, int32_data...) instead of raw_data
+                tensor = helper.make_tensor(name, tensor.data_type, array.shape, array.tolist())
+            decoded = onnx_wire.read_model(
+                helper.make_model(
+                    helper.make_graph([], "g", [], [], [tensor]),
+                    opset_imports=[helper.make_opsetid("", 17)],
+                ).SerializeToString()
+            ).graph.initializer[0]
+            assert onnx_wire.tensor_values(decoded).tolist() == array.reshape(-1).tolist(), name
+    node = helper.make_node(
+        "Op", ["a"], ["b"], f=0.25, i=-3, s="mode", floats=[1.0, 2.5], ints=[4, -5], strs=["x"]
+    )
+    proto = helper.make_model(
+        helper.make_graph([node], "g", [], []), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    ours = onnx_wire.read_model(proto.SerializeToString()).graph.node[0].attribute
+    assert [onnx_wire.attribute_value(a) for a in ours] == [
+        helper.get_attribute_value(a) for a in proto.graph.node[0].attribute
+    ]
 
 
 def test_saved_external_data_is_never_read(tmp_path):

@@ -9,9 +9,9 @@ tying) is counted once, under its first consumer. Older IR versions also list
 every initializer as a graph input: initializers are counted, inputs are not.
 
 Tensor bytes, inline or external, are never read: the file is memory-mapped and
-walked at the protobuf wire level, and every large tensor is handed to the
-protobuf parser without its data (see :func:`read_model`). Reading a 115 MB
-model this way costs less than ``onnx.load`` itself.
+walked at the protobuf wire level (``onnx_wire``), without ``import onnx``; a large
+tensor is known by its name, shape, type and the size of its data. Reading a 115 MB
+model this way costs a fraction of ``onnx.load`` (see benchmarks/bench_big.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,13 @@ from pathlib import Path
 from overfitlint import protowire as wire
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, OptimizerFacts, Provenance, Unknown
+from overfitlint.loaders.models.onnx_wire import (
+    EXTERNAL,
+    Model,
+    attribute_value,
+    tensor_values,
+)
+from overfitlint.loaders.models.onnx_wire import read_model as decode_model
 
 NON_TRAINABLE_INPUTS = {"BatchNormalization": (3, 4)}
 # Integer initializers that quantized operators use as weights: (op_type, input position).
@@ -60,18 +67,10 @@ NO_OPTIMIZER = Unknown(
 TRAINING_DOMAIN = "ai.onnx.preview.training"
 ORT_DOMAIN = "com.microsoft"
 ORT_OPTIMIZER_FILE = "optimizer_model.onnx"
+FLOATING = {1, 10, 11, 16, 17, 18, 19, 20}
+"""TensorProto data types of floating-point parameters: FLOAT, FLOAT16, DOUBLE, BFLOAT16 and
+the float8 variants."""
 
-# ModelProto / GraphProto / TensorProto / TrainingInfoProto field numbers (onnx.proto).
-_MODEL_GRAPH, _MODEL_TRAINING_INFO = 7, 20
-_GRAPH_INITIALIZER, _GRAPH_SPARSE_INITIALIZER = 5, 15
-_SPARSE_VALUES, _SPARSE_INDICES = 1, 2
-_TRAINING_GRAPHS = (1, 2)  # initialization, algorithm
-_TENSOR_DATA_FIELDS = {4, 5, 6, 7, 9, 10, 11}
-_TENSOR_RAW_DATA = 9
-_TENSOR_NAME = 8
-# Tensors whose serialized form is at most this big are parsed whole (dropout ratios,
-# learning rates and other scalars are read from them).
-SMALL_TENSOR_BYTES = 4096
 # A tensor of more elements than this is a corrupt or hostile file, not a model.
 MAX_TENSOR_ELEMENTS = 1 << 40
 ITEM_SIZES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8}
@@ -79,36 +78,28 @@ ITEM_SIZES |= {14: 8, 15: 16, 16: 2, 17: 1, 18: 1, 19: 1, 20: 1, 24: 1}
 
 
 def load_onnx(path: Path) -> ModelFacts:
-    model, data_sizes = read_model(path)
+    model = read_model(path)
     _refuse_escaping_external_data(model, path)
-    facts = _facts(model, path, data_sizes)
+    facts = _facts(model, path)
     if isinstance(facts.optimizer, Unknown):
         _optimizer_from_ort_artifacts(facts, path)
     return facts
 
 
-def read_model(path: Path):
-    """Parse ``path`` into an ``onnx.ModelProto`` whose large tensors carry no data.
-
-    Returns the model and, for every initializer whose data was dropped, the number
-    of bytes its ``raw_data`` held (to check it against the declared shape).
-    """
-    import onnx
-    from google.protobuf.message import DecodeError
-
+def read_model(path: Path) -> Model:
+    """The model's structure, read from a memory map of ``path`` without its tensor bytes."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     if size == 0:
         raise InputError(f"{path}: empty file; expected an ONNX model")
-    data_sizes: dict[str, int] = {}
     try:
         with (
             path.open("rb") as handle,
             mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf,
         ):
-            slim = _slim_model(buf, data_sizes)
+            model = decode_model(buf)
     except wire.WireError as exc:
         raise InputError(
             f"{path}: not a readable ONNX model ({exc}); "
@@ -116,88 +107,18 @@ def read_model(path: Path):
         ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    model = onnx.ModelProto()
-    try:
-        model.ParseFromString(slim)
-    except (DecodeError, RuntimeError, ValueError) as exc:
-        raise InputError(
-            f"{path}: not a readable ONNX model (protobuf parse failed: {exc}); "
-            "is the file truncated or of another format?"
-        ) from None
-    if not model.HasField("graph") or not model.opset_import or model.ir_version <= 0:
+    if model.graph is None or not model.opset_import or model.ir_version <= 0:
         raise InputError(
             f"{path}: not a complete ONNX model (no graph or no opset); "
             "is the file truncated or of another format?"
         )
-    return model, data_sizes
-
-
-def _slim_model(buf, data_sizes: dict[str, int]) -> bytes:
-    out = bytearray()
-    for item in wire.fields(buf):
-        if item.wire_type == wire.LENGTH and item.number == _MODEL_GRAPH:
-            out += wire.length_field(item.number, _slim_graph(buf, item, data_sizes))
-        elif item.wire_type == wire.LENGTH and item.number == _MODEL_TRAINING_INFO:
-            out += wire.length_field(item.number, _slim_training_info(buf, item, data_sizes))
-        else:
-            out += buf[item.field_start : item.field_end]
-    return bytes(out)
-
-
-def _slim_training_info(buf, info: wire.Field, data_sizes) -> bytes:
-    out = bytearray()
-    for item in wire.fields(buf, info.value, info.end):
-        if item.wire_type == wire.LENGTH and item.number in _TRAINING_GRAPHS:
-            out += wire.length_field(item.number, _slim_graph(buf, item, data_sizes))
-        else:
-            out += buf[item.field_start : item.field_end]
-    return bytes(out)
-
-
-def _slim_graph(buf, graph: wire.Field, data_sizes) -> bytes:
-    out = bytearray()
-    for item in wire.fields(buf, graph.value, graph.end):
-        if item.wire_type == wire.LENGTH and item.number == _GRAPH_INITIALIZER:
-            out += wire.length_field(item.number, _slim_tensor(buf, item, data_sizes))
-        elif item.wire_type == wire.LENGTH and item.number == _GRAPH_SPARSE_INITIALIZER:
-            sparse = bytearray()
-            for part in wire.fields(buf, item.value, item.end):
-                if part.wire_type == wire.LENGTH and part.number in (
-                    _SPARSE_VALUES,
-                    _SPARSE_INDICES,
-                ):
-                    sparse += wire.length_field(part.number, _slim_tensor(buf, part, {}))
-                else:
-                    sparse += buf[part.field_start : part.field_end]
-            out += wire.length_field(item.number, sparse)
-        else:
-            out += buf[item.field_start : item.field_end]
-    return bytes(out)
-
-
-def _slim_tensor(buf, tensor: wire.Field, data_sizes) -> bytes:
-    if tensor.end - tensor.value <= SMALL_TENSOR_BYTES:
-        return bytes(buf[tensor.value : tensor.end])
-    out = bytearray()
-    name = None
-    raw_bytes = None
-    for item in wire.fields(buf, tensor.value, tensor.end):
-        if item.number in _TENSOR_DATA_FIELDS:
-            if item.number == _TENSOR_RAW_DATA and item.wire_type == wire.LENGTH:
-                raw_bytes = item.end - item.value
-            continue
-        if item.number == _TENSOR_NAME and item.wire_type == wire.LENGTH:
-            name = wire.string(buf, item)
-        out += buf[item.field_start : item.field_end]
-    if name is not None and raw_bytes is not None:
-        data_sizes[name] = raw_bytes
-    return bytes(out)
+    return model
 
 
 def _refuse_escaping_external_data(model, path: Path) -> None:
     folder = path.resolve().parent
     for tensor in model.graph.initializer:
-        if tensor.data_location != 1:  # TensorProto.EXTERNAL
+        if tensor.data_location != EXTERNAL:
             continue
         location = next((e.value for e in tensor.external_data if e.key == "location"), "")
         target = (folder / location).resolve()
@@ -220,13 +141,11 @@ def _element_count(dims, path: Path, name: str) -> int:
     return count
 
 
-def _check_inline_size(tensor, count: int, path: Path, data_sizes: dict[str, int]) -> None:
+def _check_inline_size(tensor, count: int, path: Path) -> None:
     """A tensor whose raw bytes disagree with its shape is a corrupt file."""
-    if tensor.data_location == 1:
+    if tensor.data_location == EXTERNAL:
         return
-    held = data_sizes.get(tensor.name)
-    if held is None and tensor.HasField("raw_data"):
-        held = len(tensor.raw_data)
+    held = tensor.raw_size
     item = ITEM_SIZES.get(tensor.data_type)
     if held is None or item is None:
         return
@@ -237,18 +156,8 @@ def _check_inline_size(tensor, count: int, path: Path, data_sizes: dict[str, int
         )
 
 
-def _facts(model, path: Path, data_sizes: dict[str, int] | None = None) -> ModelFacts:
-    import onnx
-
-    data_sizes = data_sizes or {}
+def _facts(model: Model, path: Path) -> ModelFacts:
     graph = model.graph
-    floating = {
-        onnx.TensorProto.FLOAT,
-        onnx.TensorProto.FLOAT16,
-        onnx.TensorProto.DOUBLE,
-        onnx.TensorProto.BFLOAT16,
-        *range(17, 21),  # float8 variants
-    }
     initializers = {t.name: t for t in graph.initializer}
     sparse = {s.values.name or s.indices.name: s for s in graph.sparse_initializer}
     constants = _constant_values(graph)
@@ -256,7 +165,7 @@ def _facts(model, path: Path, data_sizes: dict[str, int] | None = None) -> Model
     counts = {}
     for name, tensor in initializers.items():
         counts[name] = _element_count(tensor.dims, path, name)
-        _check_inline_size(tensor, counts[name], path, data_sizes)
+        _check_inline_size(tensor, counts[name], path)
     quantized_weights = {
         name
         for node in graph.node
@@ -266,10 +175,10 @@ def _facts(model, path: Path, data_sizes: dict[str, int] | None = None) -> Model
     parameters = {
         name: counts[name]
         for name, t in initializers.items()
-        if len(t.dims) >= 1 and (t.data_type in floating or name in quantized_weights)
+        if len(t.dims) >= 1 and (t.data_type in FLOATING or name in quantized_weights)
     }
     for name, s in sparse.items():
-        if s.values.data_type in floating:
+        if s.values.data_type in FLOATING:
             parameters[name] = _element_count(s.values.dims, path, name)
 
     layers: list[LayerFacts] = []
@@ -326,7 +235,7 @@ def _facts(model, path: Path, data_sizes: dict[str, int] | None = None) -> Model
         details["exporter"] = exporter
     if training_graph:
         details["training_graph"] = training_graph
-    external = sum(1 for t in graph.initializer if t.data_location == 1)
+    external = sum(1 for t in graph.initializer if t.data_location == EXTERNAL)
     if external:
         details["external_data_tensors"] = external
         notes.append(
@@ -404,16 +313,14 @@ def _dropout_visibility(layers, producer: str, training_graph: str) -> bool | Un
 
 def _constant_values(graph) -> dict[str, object]:
     """Outputs of Constant nodes, for reading Dropout ratios and learning rates."""
-    from onnx import numpy_helper
-
     values = {}
     for node in graph.node:
         if node.op_type != "Constant" or not node.output:
             continue
         for attribute in node.attribute:
             try:
-                if attribute.name == "value" and attribute.t.data_location != 1:
-                    values[node.output[0]] = numpy_helper.to_array(attribute.t)
+                if attribute.name == "value" and attribute.t.data_location != EXTERNAL:
+                    values[node.output[0]] = tensor_values(attribute.t)
                 elif attribute.name == "value_float":
                     values[node.output[0]] = attribute.f
             except Exception:  # a malformed constant: its value stays unknown
@@ -423,14 +330,12 @@ def _constant_values(graph) -> dict[str, object]:
 
 def _scalar(name: str, initializers, constants) -> float | None:
     """The value of a scalar initializer or constant, or None when it is not in the file."""
-    from onnx import numpy_helper
-
     try:
         if name in initializers:
             tensor = initializers[name]
-            if tensor.data_location == 1:
+            if tensor.data_location == EXTERNAL:
                 return None  # external data is never read
-            value = numpy_helper.to_array(tensor)
+            value = tensor_values(tensor)
         elif name in constants:
             value = constants[name]
         else:
@@ -461,13 +366,11 @@ def _float32(value: float) -> float:
 
 
 def _attributes(node) -> dict[str, object]:
-    from onnx import helper
-
     values = {}
     for attribute in node.attribute:
         try:
-            values[attribute.name] = helper.get_attribute_value(attribute)
-        except (ValueError, TypeError):
+            values[attribute.name] = attribute_value(attribute)
+        except ValueError:
             continue
     return values
 
@@ -539,7 +442,7 @@ def _optimizer_from_ort_artifacts(facts: ModelFacts, path: Path) -> None:
     if path.name == ORT_OPTIMIZER_FILE or not sibling.is_file():
         return
     try:
-        model, _ = read_model(sibling)
+        model = read_model(sibling)
     except InputError:
         return
     initializers = {t.name: t for t in model.graph.initializer}
@@ -557,8 +460,7 @@ def _input_shapes(graph, initializer_names: set[str]) -> dict[str, list[int | st
     for value in graph.input:
         if value.name in initializer_names:
             continue
-        dims = value.type.tensor_type.shape.dim
         shapes[value.name] = [
-            d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in dims
+            d.dim_value if d.dim_value is not None else d.dim_param or "?" for d in value.dims
         ]
     return shapes
