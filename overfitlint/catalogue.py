@@ -1,8 +1,18 @@
-"""The rule catalogue: one TOML file per rule in ``rules/``, bundled into the wheel."""
+"""The rule catalogue: one TOML file per rule in ``rules/``, bundled into the wheel.
+
+Parsing the TOML files costs more than the rest of a small check (Python's ``tomllib`` reads
+their long texts a character at a time), so the parsed catalogue is kept in a JSON file in
+the user's cache folder (``$XDG_CACHE_HOME/overfitlint``, else ``~/.cache/overfitlint``), keyed
+by the rule folder, each file's name, size and modification time, and the tool's version:
+any change to a rule file parses them all again. A cache that cannot be read or written is
+ignored.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import json
+import os
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -117,6 +127,8 @@ def rules_dir() -> Path:
 
 
 def parse_rule(path: Path) -> RuleSpec:
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -179,7 +191,13 @@ def parse_rule(path: Path) -> RuleSpec:
 @cache
 def load_catalogue() -> dict[str, RuleSpec]:
     """All rules by code, sorted by code."""
-    specs = [parse_rule(path) for path in sorted(rules_dir().glob("OFL*.toml"))]
+    folder = rules_dir()
+    paths = sorted(folder.glob("OFL*.toml"))
+    key = _cache_key(folder, paths)
+    cached = _read_cache(key)
+    if cached is not None:
+        return cached
+    specs = [parse_rule(path) for path in paths]
     names: dict[str, str] = {}
     for spec in specs:
         if spec.name in names:
@@ -187,4 +205,79 @@ def load_catalogue() -> dict[str, RuleSpec]:
                 f"{spec.code}: name {spec.name!r} is also used by {names[spec.name]}"
             )
         names[spec.name] = spec.code
+    catalogue = {spec.code: spec for spec in specs}
+    _write_cache(key, catalogue)
+    return catalogue
+
+
+# -- the parsed catalogue, cached -------------------------------------------------------------
+
+CACHE_FORMAT = 1
+
+
+def _cache_key(folder: Path, paths: list[Path]) -> list[Any]:
+    from overfitlint import __version__
+
+    files = []
+    for path in paths:
+        stat = path.stat()
+        files.append([path.name, stat.st_size, stat.st_mtime_ns])
+    return [CACHE_FORMAT, __version__, str(folder), files]
+
+
+def _cache_file(key: list[Any]) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = zlib.crc32(json.dumps(key[:3]).encode())  # one file per rule folder and version
+    return Path(base) / "overfitlint" / f"catalogue-{digest:08x}.json"
+
+
+def _read_cache(key: list[Any]) -> dict[str, RuleSpec] | None:
+    try:
+        document = json.loads(_cache_file(key).read_text(encoding="utf-8"))
+        if document.get("key") != key:
+            return None
+        specs = [_spec_from(record) for record in document["rules"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
     return {spec.code: spec for spec in specs}
+
+
+def _write_cache(key: list[Any], catalogue: dict[str, RuleSpec]) -> None:
+    target = _cache_file(key)
+    document = {"key": key, "rules": [_spec_record(spec) for spec in catalogue.values()]}
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(document), encoding="utf-8")
+        os.replace(partial, target)  # readers see the old file or the new one, whole
+    except OSError:
+        return
+
+
+def _spec_record(spec: RuleSpec) -> dict[str, Any]:
+    return {**spec.to_dict(), "path": spec.path}
+
+
+def _spec_from(record: dict[str, Any]) -> RuleSpec:
+    return RuleSpec(
+        code=record["code"],
+        name=record["name"],
+        title=record["title"],
+        severity=record["severity"],
+        confidence=record["confidence"],
+        role=record["role"],
+        needs=tuple(record["needs"]),
+        summary=record["summary"],
+        rationale=record["rationale"],
+        fix=record["fix"],
+        thresholds={
+            name: Threshold(name, item["default"], item["doc"])
+            for name, item in record["thresholds"].items()
+        },
+        bad_example=record["examples"]["bad"],
+        good_example=record["examples"]["good"],
+        references=tuple(record["references"]),
+        path=record["path"],
+        fix_snippets=dict(record["fix_snippets"]),
+        probes=tuple(record["probes"]),
+    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +149,8 @@ def model_format_of(path: Path, head: bytes) -> str | None:
 
 
 def _zip_format(path: Path) -> str | None:
+    import zipfile  # only for files that start like a zip archive
+
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()

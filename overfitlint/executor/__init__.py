@@ -13,7 +13,6 @@ import os
 from collections.abc import Sequence
 
 from overfitlint.baseline import Baseline
-from overfitlint.executor.process import run_in_processes
 from overfitlint.pipeline import check_one
 from overfitlint.report import Report
 from overfitlint.settings import Settings
@@ -35,6 +34,8 @@ def run_targets(
     if jobs == 0:
         jobs = os.cpu_count() or 1
     if executor == "process" and jobs > 1 and len(targets) > 1:
+        from overfitlint.executor.process import run_in_processes  # subprocesses, threads
+
         return run_in_processes(
             targets,
             settings,

@@ -251,7 +251,7 @@ def test_a_refuted_cause_is_downgraded_and_corroborates_nothing(monkeypatch):
             seconds=0.2,
         )
 
-    monkeypatch.setattr("overfitlint.probe.run_backend", fake_backend)
+    monkeypatch.setattr("overfitlint.probe.session.run_backend", fake_backend)
     report = _check([OVERFIT / "model.onnx", OVERFIT / "logs.csv"], select=["OFL201", "OFL301"])
     dropout, curve = _finding(report, "OFL201"), _finding(report, "OFL301")
     assert dropout["severity"] == "info" and dropout["probe"]["status"] == "refuted"
