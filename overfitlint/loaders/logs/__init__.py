@@ -38,20 +38,20 @@ def load_log(detected: Detected, hints: LoadHints) -> Curves:
         from overfitlint.loaders.logs.tensorboard import load_tensorboard
 
         return load_tensorboard(path, hints.train_metric, hints.val_metric)
+    from overfitlint.loaders.logs.columnar import read_columnar
+    from overfitlint.loaders.logs.table import to_curves
+
     try:
         size = path.stat().st_size
         if size > MAX_LOG_BYTES:
             raise InputError(f"{path}: {size:,} bytes is too large for a training log")
+        table = read_columnar(path, size)
+        if table is not None:
+            return to_curves(table, hints.train_metric, hints.val_metric)
         with path.open("rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    from overfitlint.loaders.logs.columnar import read_columnar
-    from overfitlint.loaders.logs.table import to_curves
-
-    table = read_columnar(path, data)
-    if table is not None:
-        return to_curves(table, hints.train_metric, hints.val_metric)
     from overfitlint.loaders.logs.csv_log import decode_text
 
     text = decode_text(data, path)

@@ -20,10 +20,12 @@ cells, line numbers, notes, errors) never depends on the path it took. Regular m
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,15 @@ from overfitlint.loaders.logs.table import Column, Table
 FAST_MIN_BYTES = 4 << 20
 """Smaller logs are read row by row: importing pyarrow would cost more than it saves."""
 MAX_TEXT_VALUES = 4096
+HEAD_BYTES = 1 << 16
+"""The header (or the first JSON line) must end within the first this many bytes."""
+BLOCK_BYTES = 16 << 20
+TAIL_BYTES = 4096
 MAX_HEADER_SEARCH = 64
 """Lines searched for the header (blank lines before it are skipped, as csv_log does)."""
 UTF8_BOM = b"\xef\xbb\xbf"
 HEX = re.compile(rb"0[xX]")
-LINE_BREAKS_OF_SPLITLINES = re.compile(rb"[\x0b\x0c\x1c-\x1e]")
+SPLITLINES_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
 """ASCII characters that ``str.splitlines`` (which numbers JSON lines) also breaks lines at."""
 NULL_MARKERS = sorted(
     {
@@ -62,136 +68,221 @@ class _Irregular(Exception):
     """The file is not one this reader reads exactly: the row-by-row readers read it."""
 
 
-def read_columnar(path: Path, data: bytes, min_bytes: int = FAST_MIN_BYTES) -> Table | None:
-    """The table of a big, regular CSV or JSON-lines log; None: read it row by row."""
-    if len(data) < min_bytes:
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over the file's bytes showed."""
+
+    ascii: bool
+    rows: int
+    """Lines from the body's start to its end (the file line of every row, when no line is
+    blank)."""
+    quoted: bool
+    """A quote after the header."""
+    hexadecimal: bool
+    """``0x`` or ``0X`` after the header (pyarrow reads 0x10 as 16; ``float()`` refuses it)."""
+    line_breaks: bool
+    """A character ``str.splitlines`` breaks lines at besides CR and LF."""
+
+
+def read_columnar(path: Path, size: int, min_bytes: int = FAST_MIN_BYTES) -> Table | None:
+    """The table of a big, regular CSV or JSON-lines log of ``size`` bytes; None: read it row
+    by row. The file is streamed, never held in memory whole."""
+    if size < min_bytes:
         return None
     try:
         import pyarrow
     except ImportError:
         return None
     try:
-        start = _text_start(data)
-        if data[start : start + 1] == b"{":
-            return _json_lines(path, data, start)
-        if data[start : start + 1] == b"[":
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        start = _text_start(head)
+        if head[start : start + 1] == b"{":
+            return _json_lines(path, head, start)
+        if head[start : start + 1] == b"[":
             return None
-        return _csv(path, data, start)
-    except (_Irregular, InputError, pyarrow.ArrowException, ValueError, RecursionError):
+        return _csv(path, head, start)
+    except (_Irregular, InputError, OSError, pyarrow.ArrowException, ValueError, RecursionError):
         return None
 
 
-def _text_start(data: bytes) -> int:
-    """Where the text begins (after a UTF-8 byte order mark), once it is known to be UTF-8
-    text with LF or CRLF line ends."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:8192]:
+def _text_start(head: bytes) -> int:
+    """Where the text begins (after a UTF-8 byte order mark)."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:8192]:
         raise _Irregular  # UTF-16 or binary: csv_log decides what to say
-    if not data.isascii():
-        data.decode("utf-8-sig")  # not UTF-8: raises, and csv_log names the byte
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        raise _Irregular  # CR-only or mixed line ends
-    return len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
+    return len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
 
 
-def _body_end(data: bytes, start: int) -> int:
-    end = len(data)
-    while end > start and data[end - 1] in b"\r\n":
-        end -= 1
-    return end
+def _scan(path: Path, body_start: int, lines_before: int) -> _Scan:
+    """One pass over the file in blocks: it is UTF-8 (csv_log names the byte where it is not)
+    with LF or CRLF line ends, and how many lines the body from ``body_start`` has (trailing
+    line ends left out), ``lines_before`` being the line ends before it."""
+    newlines = returns = pairs = 0
+    quoted = hexadecimal = line_breaks = False
+    decoder = None
+    last = b""
+    tail = b""
+    offset = 0
+    with path.open("rb") as handle:
+        while block := handle.read(BLOCK_BYTES):
+            if decoder is not None or not block.isascii():
+                decoder = decoder or codecs.getincrementaldecoder("utf-8")()
+                decoder.decode(block)
+            newlines += block.count(b"\n")
+            if b"\r" in block:
+                returns += block.count(b"\r")
+                pairs += block.count(b"\r\n")
+            pairs += last == b"\r" and block[:1] == b"\n"
+            body = max(0, body_start - offset)
+            quoted = quoted or block.find(b'"', body) >= 0
+            hexadecimal = hexadecimal or _has_hex(block, body, last if offset > body_start else b"")
+            line_breaks = line_breaks or any(byte in block for byte in SPLITLINES_BREAKS)
+            tail = (tail + block[-TAIL_BYTES:])[-TAIL_BYTES:]
+            last = block[-1:]
+            offset += len(block)
+    if decoder is not None:
+        decoder.decode(b"", final=True)
+    if returns != pairs:
+        raise _Irregular  # CR-only or mixed line ends: csv_log counts their lines
+    ends = tail[len(tail.rstrip(b"\r\n")) :]
+    if len(ends) == len(tail) or offset - len(ends) <= body_start:
+        raise _Irregular  # no rows (or a tail of nothing but line ends)
+    rows = newlines - lines_before - ends.count(b"\n") + 1
+    return _Scan(decoder is None, rows, quoted, hexadecimal, line_breaks)
 
 
-def _rows_expected(data: bytes, start: int, end: int) -> int:
-    return data.count(b"\n", start, end) + 1
+def _has_hex(block: bytes, start: int, before: bytes) -> bool:
+    """A possible hexadecimal number in ``block`` from ``start`` (``before``: the byte before
+    the block, when it belongs to the body). One-byte searches first: they are fast."""
+    if not any(block.find(letter, start) >= 0 for letter in (b"x", b"X")):
+        return False
+    return (before == b"0" and block[:1] in (b"x", b"X")) or HEX.search(block, start) is not None
 
 
-def _line(data: bytes, start: int) -> tuple[str, int]:
+def _line(head: bytes, start: int) -> tuple[str, int]:
     """The text of the line starting at ``start`` (without its line end) and where the next
     line starts."""
-    end = data.find(b"\n", start)
+    end = head.find(b"\n", start)
     if end < 0:
-        raise _Irregular  # a header and nothing after it
-    return data[start:end].rstrip(b"\r").decode("utf-8"), end + 1
+        raise _Irregular  # a header and nothing after it, or a line longer than the head
+    return head[start:end].rstrip(b"\r").decode("utf-8"), end + 1
+
+
+def _source(path: Path, position: int):
+    import pyarrow as pa
+
+    source = pa.OSFile(str(path))
+    source.seek(position)
+    return source
+
+
+def _fill(batches, count: int, rows: int) -> list[Column]:
+    """Every column of the record ``batches``, as float64 and present cells, into arrays made
+    once for the ``rows`` the scan counted (more or fewer rows: the file is not regular)."""
+    values = [np.empty(rows) for _ in range(count)]
+    present: list[np.ndarray | None] = [None] * count
+    position = 0
+    for batch in batches:
+        size = batch.num_rows
+        if position + size > rows:
+            raise _Irregular
+        for index, column in enumerate(batch.columns):
+            values[index][position : position + size] = column.to_numpy(zero_copy_only=False)
+            if column.null_count:
+                if present[index] is None:
+                    present[index] = np.ones(rows, dtype=bool)
+                valid = column.is_valid().to_numpy(zero_copy_only=False)
+                present[index][position : position + size] = valid
+        position += size
+    if position != rows:
+        raise _Irregular  # blank lines inside: their line numbers are the row readers' to count
+    return [
+        Column(v, p if p is not None else np.ones(rows, dtype=bool))
+        for v, p in zip(values, present, strict=True)
+    ]
 
 
 # -- CSV -------------------------------------------------------------------------------------
 
 
-def _csv(path: Path, data: bytes, start: int) -> Table:
-    import pyarrow as pa
+def _csv(path: Path, head: bytes, start: int) -> Table:
     from pyarrow import csv as arrow_csv
 
-    delimiter = _delimiter(data, start)
-    raw, header_line, body_start = _header(data, start, delimiter)
+    delimiter = _delimiter(head, start)
+    raw, header_line, body_start = _header(head, start, delimiter)
     header = check_header(raw, path, header_line)
-    body_end = _body_end(data, body_start)
-    if body_end <= body_start or data.find(b'"', body_start, body_end) >= 0:
-        raise _Irregular  # no rows, or quoted cells: csv_log's rules for them
-    if _has_hex(data, body_start, body_end):
-        raise _Irregular  # pyarrow reads 0x10 as 16; Python's float() refuses it
     if len(raw) < 2:
         raise _Irregular  # one column: csv_log skips its blank cells as blank lines
+    scan = _scan(path, body_start, header_line)
+    if scan.quoted or scan.hexadecimal:
+        raise _Irregular  # quoted cells (csv_log's quoting rules) or hexadecimal numbers
     names = [f"c{index}" for index in range(len(raw))]
-    body = pa.py_buffer(memoryview(data)[body_start:body_end])
     read = {
         "read_options": arrow_csv.ReadOptions(column_names=names),
         "parse_options": arrow_csv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
     }
     convert = {"null_values": NULL_MARKERS, "true_values": [], "false_values": []}
-    table = arrow_csv.read_csv(body, **read, convert_options=arrow_csv.ConvertOptions(**convert))
-    rows = table.num_rows
-    if rows != _rows_expected(data, body_start, body_end):
-        raise _Irregular  # blank lines inside: their line numbers are csv_log's to count
-    text_columns = [name for name in names if not _is_numeric(table.column(name).type)]
-    if text_columns:
-        as_text = {name: pa.string() for name in text_columns}
-        convert.update(include_columns=text_columns, column_types=as_text)
-        text_table = arrow_csv.read_csv(
-            body, **read, convert_options=arrow_csv.ConvertOptions(**convert)
-        )
+    try:  # every column a number: streamed into float64 arrays
+        as_numbers = {name: "float64" for name in names}
+        options = arrow_csv.ConvertOptions(**convert, column_types=as_numbers)
+        reader = arrow_csv.open_csv(_source(path, body_start), **read, convert_options=options)
+        read_columns: list[Column | None] = list(_fill(reader, len(names), scan.rows))
+    except ValueError as exc:  # pyarrow.ArrowInvalid: a column of text
+        if "conversion error" not in str(exc):
+            raise
+        read_columns = _csv_with_text(path, body_start, read, convert, delimiter, scan.rows)
     columns: dict[str, Column] = {}
-    for index, name in enumerate(names):
-        column = (
-            _csv_text(text_table.column(name), delimiter)
-            if name in text_columns
-            else _numbers(table.column(name))
-        )
+    for index, column in enumerate(read_columns):
         if index >= len(header):  # a trailing delimiter: an unnamed column that must be empty
             if column is not None and column.present.any():
                 raise _Irregular
             continue
         if column is not None:
             columns[header[index]] = column
-    lines = np.arange(header_line + 1, header_line + 1 + rows, dtype=np.int64)
+    lines = np.arange(header_line + 1, header_line + 1 + scan.rows, dtype=np.int64)
     result = Table(path, "csv", columns, lines)
     identify(result, header)
     return result
 
 
-def _has_hex(data: bytes, start: int, end: int) -> bool:
-    """Whether a cell may be a hexadecimal number (one-byte searches first: they are fast)."""
-    return any(
-        data.find(letter, start, end) >= 0 and HEX.search(data, start, end) is not None
-        for letter in (b"x", b"X")
-    )
+def _csv_with_text(path, body_start, read, convert, delimiter, rows) -> list[Column | None]:
+    """The columns of a file with text in some column: types inferred, then the columns that
+    are not numbers read again as strings and judged by their distinct values."""
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    options = arrow_csv.ConvertOptions(**convert)
+    table = arrow_csv.read_csv(_source(path, body_start), **read, convert_options=options)
+    if table.num_rows != rows:
+        raise _Irregular
+    names = table.column_names
+    text = [name for name in names if not _is_numeric(table.column(name).type)]
+    as_text = {name: pa.string() for name in text}
+    options = arrow_csv.ConvertOptions(**convert, include_columns=text, column_types=as_text)
+    texts = arrow_csv.read_csv(_source(path, body_start), **read, convert_options=options)
+    return [
+        _csv_text(texts.column(name), delimiter) if name in text else _numbers(table.column(name))
+        for name in names
+    ]
 
 
-def _delimiter(data: bytes, start: int) -> str:
+def _delimiter(head: bytes, start: int) -> str:
     """csv_log's choice: the most frequent of , ; and tab on the first line."""
     first = start
-    while first < len(data) and data[first] in b"\r\n":
+    while first < len(head) and head[first] in b"\r\n":
         first += 1
-    end = data.find(b"\n", first)
+    end = head.find(b"\n", first)
     if end < 0:
         raise _Irregular
-    line = data[first:end].decode("utf-8")
+    line = head[first:end].decode("utf-8")
     return max(DELIMITERS, key=line.count)
 
 
-def _header(data: bytes, start: int, delimiter: str) -> tuple[list[str], int, int]:
+def _header(head: bytes, start: int, delimiter: str) -> tuple[list[str], int, int]:
     """The header's cells (stripped), its 1-based line and where the rows begin."""
     position = start
     for number in range(1, MAX_HEADER_SEARCH + 1):
-        text, position = _line(data, position)
+        text, position = _line(head, position)
         try:
             row = next(csv.reader([text], delimiter=delimiter, strict=True), [])
         except csv.Error:
@@ -265,37 +356,47 @@ def _csv_text(column: Any, delimiter: str) -> Column | None:
 # -- JSON lines ------------------------------------------------------------------------------
 
 
-def _json_lines(path: Path, data: bytes, start: int) -> Table:
+def _json_lines(path: Path, head: bytes, start: int) -> Table:
     import pyarrow as pa
     from pyarrow import json as arrow_json
 
-    if not data.isascii() or LINE_BREAKS_OF_SPLITLINES.search(data):
-        raise _Irregular
-    first_line, _ = _line(data, start)
+    first_line, _ = _line(head, start)
     first = json.loads(first_line)
     if not isinstance(first, dict):
         raise _Irregular
-    end = _body_end(data, start)
-    table = arrow_json.read_json(pa.py_buffer(memoryview(data)[start:end]))
-    rows = table.num_rows
-    if rows < 2 or rows != _rows_expected(data, start, end):
-        raise _Irregular  # blank lines: json_log numbers lines as splitlines() does
+    scan = _scan(path, start, 0)
+    if not scan.ascii or scan.line_breaks or scan.rows < 2:
+        raise _Irregular  # json_log numbers lines as str.splitlines() does
+    flat = _flatten(first)
+    registered = [key for key, value in flat.items() if _registers(value)]
     columns: dict[str, Column] = {}
-    for name, column in _flattened(table):
-        kind = column.type
-        if _is_numeric(kind):
-            columns[name] = _numbers(column)
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            read = _json_text(column)
-            if read is not None:
-                columns[name] = read
-        # booleans, lists and deeper objects are no numbers: json_log leaves them out too
-    registered = [key for key, value in _flatten(first).items() if _registers(value)]
+    numbers = all(value is None or _is_number(value) for value in first.values())
+    if numbers:  # flat numbers: streamed into float64 arrays, every key named on line 1
+        schema = pa.schema([(key, pa.float64()) for key in registered])
+        options = arrow_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        try:
+            reader = arrow_json.open_json(_source(path, start), parse_options=options)
+            columns = dict(zip(registered, _fill(reader, len(registered), scan.rows), strict=True))
+        except ValueError:  # pyarrow.ArrowInvalid: a key or a value line 1 does not show
+            numbers = False
+    if not numbers:
+        table = arrow_json.read_json(_source(path, start))
+        if table.num_rows != scan.rows:
+            raise _Irregular
+        for name, column in _flattened(table):
+            kind = column.type
+            if _is_numeric(kind):
+                columns[name] = _numbers(column)
+            elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                read = _json_text(column)
+                if read is not None:
+                    columns[name] = read
+            # booleans, lists and deeper objects are no numbers: json_log leaves them out
     if [k for k in registered if k in columns] != list(columns) or not set(columns) <= set(
         registered
     ):
         raise _Irregular  # a key first seen after line 1: json_log orders keys by appearance
-    lines = np.arange(1, rows + 1, dtype=np.int64)
+    lines = np.arange(1, scan.rows + 1, dtype=np.int64)
     return Table(path, "json-lines", columns, lines)
 
 
@@ -340,13 +441,13 @@ def _flatten(entry: dict) -> dict[str, Any]:
     return flat
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _registers(value: Any) -> bool:
     """json_log makes a column of a key when it sees a number, null or string in it."""
-    return (
-        value is None
-        or isinstance(value, str)
-        or (isinstance(value, int | float) and not isinstance(value, bool))
-    )
+    return value is None or isinstance(value, str) or _is_number(value)
 
 
 def _json_text(column: Any) -> Column | None:
