@@ -2,10 +2,9 @@
 
 Parsing the TOML files costs more than the rest of a small check (Python's ``tomllib`` reads
 their long texts a character at a time), so the parsed catalogue is kept in a JSON file in
-the user's cache folder (``$XDG_CACHE_HOME/overfitlint``, else ``~/.cache/overfitlint``), keyed
-by the rule folder, each file's name, size and modification time, and the tool's version:
-any change to a rule file parses them all again. A cache that cannot be read or written is
-ignored.
+the user's cache folder (``overfitlint.cache``), keyed by the rule folder, each file's name,
+size and modification time, and the tool's version: any change to a rule file parses them all
+again. A cache that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
@@ -225,15 +224,20 @@ def _cache_key(folder: Path, paths: list[Path]) -> list[Any]:
     return [CACHE_FORMAT, __version__, str(folder), files]
 
 
-def _cache_file(key: list[Any]) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+def _cache_file(key: list[Any]) -> Path | None:
+    from overfitlint.cache import cache_dir
+
+    folder = cache_dir()
     digest = zlib.crc32(json.dumps(key[:3]).encode())  # one file per rule folder and version
-    return Path(base) / "overfitlint" / f"catalogue-{digest:08x}.json"
+    return None if folder is None else folder / f"catalogue-{digest:08x}.json"
 
 
 def _read_cache(key: list[Any]) -> dict[str, RuleSpec] | None:
+    path = _cache_file(key)
+    if path is None:
+        return None
     try:
-        document = json.loads(_cache_file(key).read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
         if document.get("key") != key:
             return None
         specs = [_spec_from(record) for record in document["rules"]]
@@ -244,9 +248,10 @@ def _read_cache(key: list[Any]) -> dict[str, RuleSpec] | None:
 
 def _write_cache(key: list[Any], catalogue: dict[str, RuleSpec]) -> None:
     target = _cache_file(key)
+    if target is None:
+        return
     document = {"key": key, "rules": [_spec_record(spec) for spec in catalogue.values()]}
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         partial.write_text(json.dumps(document), encoding="utf-8")
         os.replace(partial, target)  # readers see the old file or the new one, whole

@@ -44,9 +44,10 @@ def positions(x: np.ndarray, y: np.ndarray, limit: int, keep: Iterable[int] = ()
     must = np.unique(np.concatenate(forced))
     must = must[(must >= 0) & (must < n)]
     budget = max(3, limit - must.size)
-    if good.size > 2:
-        shaped = good[largest_triangles(x[good], y[good], budget)]
-        must = np.union1d(must, shaped)
+    if good.size == n:  # every point finite: no copies of the curve
+        must = np.union1d(must, largest_triangles(x, y, budget))
+    elif good.size > 2:
+        must = np.union1d(must, good[largest_triangles(x[good], y[good], budget)])
     return must
 
 
@@ -68,16 +69,18 @@ def largest_triangles(x: np.ndarray, y: np.ndarray, limit: int) -> np.ndarray:
     width = after_end - after_start
     mean_x = (sums_x[after_end] - sums_x[after_start]) / width
     mean_y = (sums_y[after_end] - sums_y[after_start]) / width
-    chosen = np.empty(limit, dtype=np.int64)
-    chosen[0], chosen[-1] = 0, n - 1
+    chosen = [0]
     previous = 0
-    for bucket, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        px, py = x[previous], y[previous]
-        cx, cy = mean_x[bucket], mean_y[bucket]
+    for start, end, cx, cy in zip(
+        starts.tolist(), ends.tolist(), mean_x.tolist(), mean_y.tolist(), strict=True
+    ):
+        px, py = float(x[previous]), float(y[previous])
+        # twice the triangle's area, for every point of the bucket
         area = np.abs((px - cx) * (y[start:end] - py) - (px - x[start:end]) * (cy - py))
-        previous = start + int(np.argmax(area))
-        chosen[bucket + 1] = previous
-    return np.unique(chosen)
+        previous = start + int(area.argmax())
+        chosen.append(previous)
+    chosen.append(n - 1)
+    return np.unique(np.asarray(chosen, dtype=np.int64))
 
 
 def _gap_edges(finite: np.ndarray, limit: int) -> np.ndarray:

@@ -75,13 +75,29 @@ def centered_median(values: np.ndarray, window: int) -> np.ndarray:
     if half == 0 or values.shape[0] < 3:
         return values.astype(np.float64, copy=True)
     padded = np.concatenate((np.repeat(values[:1], half), values, np.repeat(values[-1:], half)))
-    windows = sliding_window_view(padded, 2 * half + 1)
-    out = np.empty(values.shape[0], dtype=np.float64)
-    step = max(1, MEDIAN_BLOCK // windows.shape[1])
-    for start in range(0, out.shape[0], step):
-        block = np.partition(windows[start : start + step], half, axis=1)
-        out[start : start + step] = block[:, half]
+    n, width = values.shape[0], 2 * half + 1
+    out = np.empty(n, dtype=np.float64)
+    step = max(1, MEDIAN_BLOCK // width)
+    for start in range(0, n, step):
+        end = min(n, start + step)
+        if width in (3, 5):  # min/max over whole arrays: the middle value, exactly
+            lanes = [padded[start + k : end + k] for k in range(width)]
+            out[start:end] = _median_of_3(*lanes) if width == 3 else _median_of_5(*lanes)
+        else:
+            windows = sliding_window_view(padded[start : end + width - 1], width)
+            out[start:end] = np.partition(windows, half, axis=1)[:, half]
     return out
+
+
+def _median_of_3(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def _median_of_5(a, b, c, d, e) -> np.ndarray:
+    """The median of five: the median of ``e`` and the middle two of the pairs (a, b), (c, d)."""
+    low = np.maximum(np.minimum(a, b), np.minimum(c, d))
+    high = np.minimum(np.maximum(a, b), np.maximum(c, d))
+    return _median_of_3(e, low, high)
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -118,8 +134,9 @@ def mann_kendall_z(values: np.ndarray) -> float:
     if n > MAX_TREND_POINTS:
         values = values[np.linspace(0, n - 1, MAX_TREND_POINTS).astype(np.int64)]
         n = MAX_TREND_POINTS
-    signs = np.sign(values[np.newaxis, :] - values[:, np.newaxis])  # [i, j]: sign(x_j - x_i)
-    s = float(np.triu(signs, 1).sum())
+    s = 0.0
+    for i in range(n - 1):  # row by row: no n x n matrix (sums of integers: exact)
+        s += float(np.sign(values[i + 1 :] - values[i]).sum())
     variance = n * (n - 1) * (2 * n + 5) / 18.0
     if s == 0:
         return 0.0

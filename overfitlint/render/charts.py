@@ -330,6 +330,26 @@ def _value(value: float) -> str:
     return f"{value:.4g}"
 
 
+class Bounded:
+    """The report's series as the charts draw them: bounded once by the JSON's downsampler
+    (the same points a saved result holds), then thinned for each frame."""
+
+    def __init__(self, report: Report) -> None:
+        self.epochs, self.lines = downsample.named_points((*report.findings, *report.suppressed))
+        self._shown: dict[tuple[int, str], CurveSeries] = {}
+
+    def shown(self, run: int, series: CurveSeries) -> CurveSeries:
+        key = (run, series.name)
+        if key not in self._shown:
+            self._shown[key] = downsample.bounded(
+                series, downsample.MAX_POINTS, self.epochs, self.lines
+            )
+        return self._shown[key]
+
+    def drawn(self, shown: CurveSeries, frame: Frame) -> CurveSeries:
+        return downsample.bounded(shown, frame.max_points, self.epochs, self.lines)
+
+
 def build_chart(
     report: Report,
     runs: list[Run],
@@ -337,12 +357,13 @@ def build_chart(
     title: str,
     lower_is_better: bool,
     frame: Frame = WIDE,
+    bounded: Bounded | None = None,
 ) -> Chart | None:
     """The chart of one metric pair over every run, or None when no run logged it."""
     pair_of = next(get for k, _, _, get in PAIRS if k == key)
     wanted: list[tuple[Run, str, CurveSeries, list[list[Point]], list[float]]] = []
     names: list[str] = []
-    epochs, lines = downsample.named_points((*report.findings, *report.suppressed))
+    bounded = bounded or Bounded(report)
     for run in runs:
         curves = report.logs[run.index]
         pair = pair_of(curves)
@@ -352,7 +373,7 @@ def build_chart(
             series = curves.get(name)
             if series is None:
                 continue
-            shown = downsample.bounded(series, downsample.MAX_POINTS, epochs, lines)
+            shown = bounded.shown(run.index, series)
             parts, bad = segments(shown)
             if parts or bad:
                 wanted.append((run, role, shown, parts, bad))
@@ -396,7 +417,7 @@ def build_chart(
     series, summary, gaps, thinned = [], [], [], False
     for run, role, shown, parts, bad in wanted:
         name = shown.name
-        drawn_parts, _ = segments(downsample.bounded(shown, frame.max_points, epochs, lines))
+        drawn_parts, _ = segments(bounded.drawn(shown, frame))
         drawn = sum(len(p) for p in drawn_parts)
         thinned = thinned or drawn < shown.count
         if parts:
@@ -509,9 +530,10 @@ def _spread_labels(chart: Chart) -> None:
 def charts_for(report: Report, runs: list[Run] | None = None) -> list[Figure]:
     """One figure per metric pair (loss, then accuracy), every log overlaid as a run."""
     runs = runs_of(report) if runs is None else runs
+    bounded = Bounded(report)
     figures = []
     for key, title, lower_is_better, _ in PAIRS:
-        views = [build_chart(report, runs, key, title, lower_is_better, f) for f in FRAMES]
+        views = [build_chart(report, runs, key, title, lower_is_better, f, bounded) for f in FRAMES]
         if all(views):
             figures.append(Figure(f"chart-{key}", key, title, [v for v in views if v]))
     return figures

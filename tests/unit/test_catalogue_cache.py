@@ -56,3 +56,15 @@ def test_a_damaged_or_unwritable_cache_is_ignored(rules, tmp_path, monkeypatch):
     blocked.write_text("a file where the cache folder would be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     assert _fresh() == parsed
+
+
+def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path, monkeypatch):
+    from overfitlint.cache import cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = cache_dir()
+    assert folder == tmp_path / "overfitlint" and folder.is_dir()
+    folder.chmod(0o777)
+    assert cache_dir() is None
+    folder.chmod(0o700)
+    assert cache_dir("templates") == folder / "templates"

@@ -10,6 +10,7 @@ import pytest
 
 from overfitlint.curves import Series
 from overfitlint.downsample import MAX_POINTS, bounded, largest_triangles, positions
+from tests.render.inprocess import run_main
 
 
 def _series(values, name="val_loss") -> Series:
@@ -77,3 +78,56 @@ def test_a_bounded_series_goes_through_json_and_back():
     assert back.count == 20_000 and np.array_equal(back.index, series.index)
     assert np.array_equal(back.values, series.values)
     assert np.array_equal(back.epochs, series.epochs)
+
+
+def _long_log(path, epochs: int = 30_000):
+    """A long run that overfits, with a spike and a stretch of NaN in the validation loss."""
+    rng = np.random.default_rng(7)
+    t = np.arange(epochs)
+    loss = 2.0 * np.exp(-t / 4000) + 0.01 + 0.002 * rng.random(epochs)
+    val = (
+        2.0 * np.exp(-t / 4000)
+        + 0.3
+        + np.maximum(0, (t - 12_000) / 20_000)
+        + 0.01 * rng.random(epochs)
+    )
+    val[20_000] = 9.0
+    rows = [
+        f"{e},{a:.6f},{'nan' if 25_000 <= e < 25_050 else f'{b:.6f}'}"
+        for e, a, b in zip(t.tolist(), loss.tolist(), val.tolist(), strict=True)
+    ]
+    path.write_text("epoch,loss,val_loss\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_json_is_bounded_and_a_saved_result_renders_the_live_charts(tmp_path):
+    log = _long_log(tmp_path / "long.csv")
+    live = tmp_path / "live.html"
+    check = run_main(
+        "check", log, "--no-probe", "--format", "json", "--output", "r.json", "--report", live,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert check.code == 1, check.stderr
+    document = json.loads((tmp_path / "r.json").read_text())
+    series = document["logs"][0]["series"]["val_loss"]
+    assert series["downsampled"]["points"] == 30_000
+    assert len(series["values"]) <= MAX_POINTS
+    named = {
+        e["value"]
+        for f in document["findings"]
+        for e in f["evidence"]
+        if e["unit"] == "epoch" and isinstance(e["value"], int | float)
+    }
+    assert named and named <= set(series["epochs"])  # best epoch, onset... kept exactly
+    assert {20_000, 25_000, 25_049, 29_999} <= set(series["epochs"])  # spike, NaN edges, end
+    assert "nan" in series["values"]
+    saved = tmp_path / "saved.html"
+    assert run_main("report", "r.json", "-o", saved, cwd=tmp_path).code == 0
+    assert saved.read_bytes() == live.read_bytes()
+    full = run_main(
+        "check", log, "--no-probe", "--no-report", "--full-series", "--format", "json",
+        "--output", "full.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert full.code == 1, full.stderr
+    whole = json.loads((tmp_path / "full.json").read_text())["logs"][0]["series"]["val_loss"]
+    assert len(whole["values"]) == 30_000 and "downsampled" not in whole
