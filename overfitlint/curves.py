@@ -194,13 +194,14 @@ def json_numbers(values: np.ndarray, whole: bool = False) -> list[Any]:
     values written as integers (epoch 3, not 3.0)."""
     finite = np.isfinite(values)
     integral = finite & (values == np.round(values)) if whole else np.zeros(0, dtype=bool)
-    if whole and integral.all():
+    small = integral & (np.abs(values) < 2.0**62) if whole else integral
+    if whole and small.all():
         return values.astype(np.int64).tolist()
     if finite.all() and not integral.any():
         return values.tolist()
     out = values.astype(object)
-    if integral.any():
-        out[integral] = values[integral].astype(np.int64).astype(object)
+    if integral.any():  # Python ints, exact however large (an epoch of 1e300 is a whole number)
+        out[integral] = [int(v) for v in values[integral].tolist()]
     if not finite.all():
         out[~finite] = [str(v) for v in values[~finite].tolist()]
     return out.tolist()

@@ -80,6 +80,15 @@ def test_a_bounded_series_goes_through_json_and_back():
     assert np.array_equal(back.epochs, series.epochs)
 
 
+def test_whole_epochs_are_json_integers_exactly_however_large():
+    epochs = np.array([1e300, -5.0, 0.5, 2.0**63, 3.0])
+    values = np.array([1.0, np.nan, np.inf, 0.25, 2.0])
+    document = Series("val_loss", epochs, values, np.arange(5) + 2).to_dict()
+    assert document["epochs"] == [int(1e300), -5, 0.5, 2**63, 3]
+    assert document["values"] == [1.0, "nan", "inf", 0.25, 2.0]
+    assert Series.from_dict(json.loads(json.dumps(document))).epochs.tolist() == epochs.tolist()
+
+
 def _long_log(path, epochs: int = 30_000):
     """A long run that overfits, with a spike and a stretch of NaN in the validation loss."""
     rng = np.random.default_rng(7)
