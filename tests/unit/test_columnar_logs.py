@@ -57,6 +57,7 @@ IRREGULAR = {
     "cr-only.csv": b"epoch,loss,val_loss\r0,1.0,1.1\r1,0.8,0.9\r",
     "mixed-text.csv": b"epoch,loss,val_loss\n0,1.0,1.1\n1,x,0.9\n",
     "late-key.jsonl": b'{"epoch": 0, "loss": 1.0}\n{"epoch": 1, "loss": 0.5, "val_loss": 0.7}\n',
+    "blank-first.jsonl": b'\n{"epoch": 0, "loss": 1.0}\n{"epoch": 1, "loss": 0.5}\n',
 }
 
 

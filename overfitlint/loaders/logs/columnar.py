@@ -99,8 +99,8 @@ def read_columnar(path: Path, size: int, min_bytes: int = FAST_MIN_BYTES) -> Tab
         start = _text_start(head)
         if head[start : start + 1] == b"{":
             return _json_lines(path, head, start)
-        if head[start : start + 1] == b"[":
-            return None
+        if head[start:].lstrip()[:1] in (b"{", b"["):
+            return None  # JSON after blank lines, or one JSON document: json_log reads it
         return _csv(path, head, start)
     except (_Irregular, InputError, OSError, pyarrow.ArrowException, ValueError, RecursionError):
         return None
