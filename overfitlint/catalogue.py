@@ -2,8 +2,8 @@
 
 Parsing the TOML files costs more than the rest of a small check (Python's ``tomllib`` reads
 their long texts a character at a time), so the parsed catalogue is kept in a JSON file in
-the user's cache folder (``overfitlint.cache``), keyed by the rule folder, each file's name,
-size and modification time, and the tool's version: any change to a rule file parses them all
+the user's cache folder (``cache_folder``), keyed by the rule folder, each file's name, size
+and modification time, and the tool's version: any change to a rule file parses them all
 again. A cache that cannot be read or written is ignored.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import zlib
 from dataclasses import dataclass, field
 from functools import cache
@@ -219,15 +220,31 @@ def _cache_key(folder: Path, paths: list[Path]) -> list[Any]:
 
     files = []
     for path in paths:
-        stat = path.stat()
-        files.append([path.name, stat.st_size, stat.st_mtime_ns])
+        info = path.stat()
+        files.append([path.name, info.st_size, info.st_mtime_ns])
     return [CACHE_FORMAT, __version__, str(folder), files]
 
 
-def _cache_file(key: list[Any]) -> Path | None:
-    from overfitlint.cache import cache_dir
+def cache_folder() -> Path | None:
+    """The user's cache folder, ``$XDG_CACHE_HOME/overfitlint`` else ``~/.cache/overfitlint``,
+    made if needed; None when it cannot be made, or is not a folder of the current user that
+    nobody else may write to."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base, "overfitlint")
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return None
+    return folder
 
-    folder = cache_dir()
+
+def _cache_file(key: list[Any]) -> Path | None:
+    folder = cache_folder()
     digest = zlib.crc32(json.dumps(key[:3]).encode())  # one file per rule folder and version
     return None if folder is None else folder / f"catalogue-{digest:08x}.json"
 

@@ -69,21 +69,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_finalize,
-        bytecode_cache=_compiled_templates(),
     )
     env.filters["num"] = value_text
     return env
-
-
-def _compiled_templates():
-    """Jinja2 compiles the templates on every run (~0.1 s) unless the compiled code is kept:
-    in the user's cache folder (keyed by each template's source), when there is a safe one."""
-    from jinja2 import FileSystemBytecodeCache
-
-    from overfitlint.cache import cache_dir
-
-    folder = cache_dir("templates")
-    return None if folder is None else FileSystemBytecodeCache(str(folder))
 
 
 def render_html(report: AnyReport) -> str:

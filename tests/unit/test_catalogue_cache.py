@@ -59,12 +59,10 @@ def test_a_damaged_or_unwritable_cache_is_ignored(rules, tmp_path, monkeypatch):
 
 
 def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path, monkeypatch):
-    from overfitlint.cache import cache_dir
-
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    folder = cache_dir()
+    folder = catalogue.cache_folder()
     assert folder == tmp_path / "overfitlint" and folder.is_dir()
     folder.chmod(0o777)
-    assert cache_dir() is None
+    assert catalogue.cache_folder() is None
     folder.chmod(0o700)
-    assert cache_dir("templates") == folder / "templates"
+    assert catalogue.cache_folder() == folder
