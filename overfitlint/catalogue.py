@@ -12,7 +12,7 @@ from overfitlint.errors import CatalogueError
 from overfitlint.severity import CONFIDENCES, SEVERITIES
 
 ROLES = ("cause", "symptom", "notice")
-NEEDS = ("graph", "optimizer", "logs", "samples", "probe")
+NEEDS = ("graph", "optimizer", "logs", "samples", "probe", "weights")
 SNIPPET_FRAMEWORKS = ("pytorch", "keras")
 """``[fix_snippets]`` keys: the fix as code, one snippet per framework."""
 REQUIRED = (
