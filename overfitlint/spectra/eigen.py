@@ -77,7 +77,7 @@ class TorchBackend:
         self.device = torch.device(device)
 
     def _tensor(self, block: np.ndarray) -> Any:
-        host = self.torch.from_numpy(np.ascontiguousarray(block))
+        host = self.torch.from_numpy(np.require(block, requirements=["C", "W"]))
         if self.device.type == "cuda":
             host = host.pin_memory()
         # copied as stored (float32 at most), widened to float64 on the device
