@@ -83,17 +83,23 @@ def _distances(
 
 
 def _lower_bounds(data: np.ndarray, logs: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """max over BOUND_POINTS evenly spaced points of each tail: at most its exact D."""
     n = len(data)
-    idx = np.arange(n - 1)
-    tail = n - idx
     fractions = np.linspace(0.0, 1.0, BOUND_POINTS)
-    offsets = np.rint(fractions[None, :] * (tail[:, None] - 1)).astype(np.int64)
-    cols = idx[:, None] + offsets
-    with np.errstate(over="ignore", invalid="ignore"):
-        model = 1.0 - np.exp((1.0 - alphas)[:, None] * (logs[cols] - logs[idx][:, None]))
-        gap = np.abs(model - offsets / tail[:, None].astype(np.float64))
-    bounds = gap.max(axis=1)
-    return np.where(alphas > 1.0, bounds, 1.0)
+    bounds = np.empty(n - 1)
+    rows = max(1, BATCH_ELEMENTS // BOUND_POINTS)
+    for start in range(0, n - 1, rows):
+        idx = np.arange(start, min(start + rows, n - 1))
+        tail = n - idx
+        offsets = np.rint(fractions[None, :] * (tail[:, None] - 1)).astype(np.int64)
+        a = alphas[idx]
+        with np.errstate(over="ignore", invalid="ignore"):
+            model = 1.0 - np.exp(
+                (1.0 - a)[:, None] * (logs[idx[:, None] + offsets] - logs[idx][:, None])
+            )
+            gap = np.abs(model - offsets / tail[:, None].astype(np.float64))
+        bounds[idx] = np.where(a > 1.0, gap.max(axis=1), 1.0)
+    return bounds
 
 
 def _best_standard(data: np.ndarray, logs: np.ndarray, alphas: np.ndarray) -> tuple[int, float]:
