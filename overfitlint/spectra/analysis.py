@@ -21,9 +21,9 @@ by a brute-force kernel-density search and, for layers of fewer than 100 eigenva
 spikes over 5 shuffles; overfitlint uses the exact sigma of the copy (its element variance), one
 seeded draw, and the mean removed (a mean offset is a rank-one spike, not a trap), so the count
 is deterministic and cheap: a Cholesky test answers "no trap" without computing eigenvalues,
-and for large dense layers 48 Lanczos steps replace the copy's Gram matrix (their Ritz values
-never exceed the true eigenvalues, so a trap is never invented; one within a fraction of a
-Tracy-Widom width of the threshold may be missed).
+and for large dense layers a 64-dimensional block Krylov subspace replaces the copy's Gram
+matrix (its Ritz values never exceed the true eigenvalues, so a trap is never invented; one
+within a fraction of a Tracy-Widom width of the threshold may be missed).
 
 Fine-tuned models: a low alpha in a fine-tune is often the pretrained spectrum, not the
 fine-tune's doing. ``origin`` says what the file and an optional reference (the base model) can
@@ -66,8 +66,7 @@ MAX_EVALS = 15_000
 MAX_N = 50_000
 TRAP_TW_WIDTHS = 6.0
 TRAP_SEED = 20_240_101
-LANCZOS_MIN_SIDE = 384  # from this size on the Lanczos test beats a second Gram matrix
-LANCZOS_STEPS = 48
+KRYLOV_MIN_SIDE = 384  # from this size on the Krylov test beats a second Gram matrix
 UNCHANGED_CHANGE = 1e-6
 INHERITED_ALPHA_DROP = 0.1
 MEAN_METRICS = ("alpha_weighted", "log_spectral_norm", "stable_rank")
@@ -150,12 +149,12 @@ def _traps(weight: WeightTensor, backend: Backend) -> int:
     width = (math.sqrt(n) + math.sqrt(m)) * (1 / math.sqrt(n) + 1 / math.sqrt(m)) ** (1 / 3)
     limits = variance * (edge + TRAP_TW_WIDTHS * width)
     rng = np.random.default_rng(TRAP_SEED)
-    if backend.name == "numpy" and shape.slices == 1 and m >= LANCZOS_MIN_SIDE:
+    if backend.name == "numpy" and shape.slices == 1 and m >= KRYLOV_MIN_SIDE:
         copy = np.concatenate(
             [block[0].astype(np.float32) for block in resampled_blocks(weight, mean, rng)],
             axis=1 if shape.wide else 0,
         )
-        ritz = top_ritz_values(copy, shape.wide, LANCZOS_STEPS, rng)
+        ritz = top_ritz_values(copy, shape.wide, rng)
         return int(np.count_nonzero(ritz > limits[0]))
     gram = backend.gram(resampled_blocks(weight, mean, rng), shape.wide)
     clear = backend.below(gram, limits)
