@@ -1,9 +1,10 @@
 """Spectra into model facts: each ``LayerSpectrum`` onto the ``LayerFacts`` of its layer.
 
 A weight named ``encoder.0.fc.weight`` (state dict), ``encoder.0.fc`` (pickled module) or
-``encoder/0/fc`` matches the layer ``encoder.0.fc``; spectra that match no listed layer (an
-ONNX initializer named after its node, a layer a loader folded into another) are kept in the
-summary's ``unattached`` list, so the rules still see every spectrum.
+``encoder/0/fc`` matches the layer ``encoder.0.fc``, and the ONNX node ``/encoder/0/fc/Gemm``
+too; spectra that match no listed layer (an exporter's ``onnx::MatMul_12`` initializer, a layer a
+loader folded into another) are kept in the summary's ``unattached`` list, so the rules still
+see every spectrum.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ def layer_key(name: str) -> str:
     return SEPARATORS.sub(".", name).strip(".")
 
 
+def _candidates(name: str) -> list[str]:
+    """The layer's own key, then (an ONNX node such as ``/fc1/Gemm``) its key without the
+    trailing operator type, which names the initializer ``fc1.weight``."""
+    key = layer_key(name)
+    parent, _, last = key.rpartition(".")
+    return [key, parent] if parent and last[:1].isupper() else [key]
+
+
 def attach_spectra(
     model: ModelFacts, layers: list[LayerSpectrum], summary: SpectralSummary
 ) -> ModelFacts:
@@ -34,11 +43,11 @@ def attach_spectra(
     used: set[str] = set()
     new_layers = []
     for layer in model.layers:
-        key = layer_key(layer.name)
-        spectrum = by_key.get(key)
-        if spectrum is None or key in used:
+        key = next((k for k in _candidates(layer.name) if k in by_key and k not in used), None)
+        if key is None:
             new_layers.append(layer)
             continue
+        spectrum = by_key[key]
         used.add(key)
         new_layers.append(dataclasses.replace(layer, spectral=spectrum.to_dict()))
     unattached = [spectrum.to_dict() for key, spectrum in by_key.items() if key not in used]

@@ -105,3 +105,14 @@ def test_the_checks_do_nothing_without_spectra(tmp_path: Path) -> None:
     result = run_rules(model, [], settings)
     assert result.findings == [] and set(result.ran) == {"OFL141", "OFL142", "OFL143"}
     assert "spectral" not in model.to_dict() and "spectral" not in model.to_dict()["layers"][0]
+
+
+def test_onnx_node_layers_carry_their_initializers_spectra(tmp_path: Path) -> None:
+    from tests.spectra.weights import save_onnx
+
+    path = save_onnx(spectra_net(), tmp_path / "model.onnx")
+    findings, model = _findings(path, "OFL141", fmt="onnx")
+    attached = {layer.name for layer in model.layers if layer.spectral is not None}
+    assert attached == {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/head/Gemm"}
+    assert model.spectral["unattached"] == []
+    assert len(findings) == 1 and findings[0].location.layer == "fc2"
