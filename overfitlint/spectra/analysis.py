@@ -12,18 +12,18 @@ Metrics, as WeightWatcher 0.7 ``analyze()`` computes them on the pooled eigenval
 WeightWatcher skips them (its ``min_evals``, ``max_evals``, ``max_N``). Status: ``over-trained``
 below alpha 2, ``under-trained`` above 6 (WeightWatcher's thresholds), else ``ok``.
 
-Correlation traps (Martin & Mahoney): a copy of the weight whose elements are drawn
-independently from its own (centred) elements has no learned correlations, so its spectrum
-should be a Marchenko-Pastur bulk; eigenvalues of that copy above the bulk edge
-``sigma^2 (sqrt N + sqrt M)^2`` plus 6 Tracy-Widom widths are traps, a sign of a few
-outsized weights. WeightWatcher (``randomize=True``) shuffles the elements, fits the bulk's sigma
-by a brute-force kernel-density search and, for layers of fewer than 100 eigenvalues, counts
-spikes over 5 shuffles; overfitlint uses the exact sigma of the copy (its element variance), one
-seeded draw, and the mean removed (a mean offset is a rank-one spike, not a trap), so the count
-is deterministic and cheap: a Cholesky test answers "no trap" without computing eigenvalues,
-and for large dense layers a 64-dimensional block Krylov subspace replaces the copy's Gram
-matrix (its Ritz values never exceed the true eigenvalues, so a trap is never invented; one
-within a fraction of a Tracy-Widom width of the threshold may be missed).
+Correlation traps (Martin & Mahoney): a copy of the weight whose elements are shuffled has no
+learned correlations, so its spectrum should be a Marchenko-Pastur bulk; eigenvalues of that
+copy above the bulk edge ``sigma^2 (sqrt N + sqrt M)^2`` plus 6 Tracy-Widom widths are traps,
+a sign of a few outsized weights. WeightWatcher (``randomize=True``) shuffles the elements,
+computes the copy's eigenvalues, fits the bulk's sigma by a brute-force kernel-density search
+and, for layers of fewer than 100 eigenvalues, counts spikes over 5 shuffles. overfitlint needs
+no copy: shuffled, the matrix is i.i.d. apart from its largest elements, and random-matrix
+theory (the rank-one BBP transition) says which of those lift an eigenvalue above the limit
+and where to; so a trap is an element far enough from the slice's mean, with the exact element
+variance of the bulk (the candidates left out) as sigma^2 and the mean removed (an offset is a
+rank-one spike, not a trap). The count is deterministic, needs a few passes over the weights and
+no eigenvalues, and matches the spikes of actual shuffled copies (tests/spectra).
 
 Fine-tuned models: a low alpha in a fine-tune is often the pretrained spectrum, not the
 fine-tune's doing. ``origin`` says what the file and an optional reference (the base model) can
@@ -45,13 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from overfitlint.spectra.eigen import Backend, make_backend, top_ritz_values
+from overfitlint.spectra.eigen import Backend, make_backend
 from overfitlint.spectra.matrices import (
     blocks,
     eval_scale,
     layer_shape,
     moments,
-    resampled_blocks,
+    outsized,
     widen,
 )
 from overfitlint.spectra.powerlaw import fit_power_law
@@ -65,8 +65,6 @@ MIN_EVALS = 8
 MAX_EVALS = 15_000
 MAX_N = 50_000
 TRAP_TW_WIDTHS = 6.0
-TRAP_SEED = 20_240_101
-KRYLOV_MIN_SIDE = 384  # from this size on the Krylov test beats a second Gram matrix
 UNCHANGED_CHANGE = 1e-6
 INHERITED_ALPHA_DROP = 0.1
 MEAN_METRICS = ("alpha_weighted", "log_spectral_norm", "stable_rank")
@@ -141,27 +139,42 @@ def _eigenvalues(weight: WeightTensor, backend: Backend) -> np.ndarray:
     return values * eval_scale(weight)
 
 
-def _traps(weight: WeightTensor, backend: Backend) -> int:
-    shape = layer_shape(weight)
-    mean, variance = moments(weight)
-    n, m = shape.n, shape.m
+def _trap_limits(variance: np.ndarray, n: int, m: int) -> np.ndarray:
+    """The squared element size above which an element of an i.i.d. n x m matrix of this
+    variance lifts an eigenvalue above the bulk edge plus TRAP_TW_WIDTHS Tracy-Widom widths."""
     edge = (math.sqrt(n) + math.sqrt(m)) ** 2
     width = (math.sqrt(n) + math.sqrt(m)) * (1 / math.sqrt(n) + 1 / math.sqrt(m)) ** (1 / 3)
-    limits = variance * (edge + TRAP_TW_WIDTHS * width)
-    rng = np.random.default_rng(TRAP_SEED)
-    if backend.name == "numpy" and shape.slices == 1 and m >= KRYLOV_MIN_SIDE:
-        copy = np.concatenate(
-            [block[0].astype(np.float32) for block in resampled_blocks(weight, mean, rng)],
-            axis=1 if shape.wide else 0,
+    limit = variance * (edge + TRAP_TW_WIDTHS * width)
+    spread = limit - variance * (n + m)
+    root = (spread + np.sqrt(np.maximum(spread**2 - 4 * variance**2 * n * m, 0.0))) / 2
+    return np.where(variance > 0, root, np.inf)
+
+
+def _traps(weight: WeightTensor) -> int:
+    """Correlation traps: the spikes the element-shuffled copy of each slice would have.
+
+    Shuffled, a slice is an i.i.d. matrix (its bulk variance sigma^2, N x M) plus its few
+    largest elements. One element a of an i.i.d. matrix lifts an eigenvalue out of the
+    Marchenko-Pastur bulk once a^2 > sigma^2 sqrt(N M), to (a^2 + sigma^2 N)(a^2 + sigma^2 M)/a^2
+    (the rank-one BBP transition), so the copy's eigenvalues above a limit L are its elements
+    whose a^2 exceeds the root of (x + sigma^2 N)(x + sigma^2 M) = L x. The bulk's mean and
+    variance leave those elements out (two refinements), as a fit of the bulk would."""
+    shape = layer_shape(weight)
+    size = shape.rows * shape.cols
+    total, squares = moments(weight)
+    center = total / size
+    variance = np.maximum(squares / size - center**2, 0.0)
+    count = np.zeros(shape.slices)
+    for _ in range(3):
+        count, out_total, out_squares = outsized(
+            weight, center, _trap_limits(variance, shape.n, shape.m)
         )
-        ritz = top_ritz_values(copy, shape.wide, rng)
-        return int(np.count_nonzero(ritz > limits[0]))
-    gram = backend.gram(resampled_blocks(weight, mean, rng), shape.wide)
-    clear = backend.below(gram, limits)
-    if clear.all():
-        return 0
-    values = backend.eigvalsh(gram)
-    return int(sum(np.count_nonzero(values[i] > limits[i]) for i in np.flatnonzero(~clear)))
+        if not count.any():
+            break
+        bulk = np.maximum(size - count, 1.0)
+        center = (total - out_total) / bulk
+        variance = np.maximum((squares - out_squares) / bulk - center**2, 0.0)
+    return int(count.sum())
 
 
 def _relative_change(weight: WeightTensor, reference: WeightTensor) -> float | None:
@@ -201,7 +214,7 @@ def measure_layer(weight: WeightTensor, backend: Backend, *, traps: bool = True)
         xmin=fit.xmin if fit else None,
         ks_distance=fit.ks_distance if fit else None,
         tail=fit.tail if fit else None,
-        traps=_traps(weight, backend) if traps else None,
+        traps=_traps(weight) if traps else None,
         trainable=weight.trainable,
         origin="frozen" if weight.trainable is False else "unknown",
     )

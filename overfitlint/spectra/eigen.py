@@ -9,12 +9,6 @@ WeightWatcher fits (those above 1e-5 of a spectrum whose top is ~1-100) to ~1e-1
 A large dense matrix is never widened whole: its Gram matrix is summed over blocks of rows (or
 columns, for a wide matrix) read from the memory-mapped file, so memory stays at M x M plus one
 block.
-
-The trap test (``below``) asks whether every eigenvalue of G lies below t, by a Cholesky
-factorization of t*I - G, which is several times cheaper than the eigenvalues themselves. For a
-large dense layer on numpy, ``top_ritz_values`` avoids the second Gram matrix altogether: a
-block Krylov subspace of X^T X gives Ritz values that are lower bounds of the top eigenvalues
-(Cauchy interlacing) and converge first for outliers, the only eigenvalues a trap count needs.
 """
 
 from __future__ import annotations
@@ -31,8 +25,6 @@ class Backend(Protocol):
     def gram(self, blocks: Iterator[np.ndarray], wide: bool) -> Any: ...
 
     def eigvalsh(self, gram: Any) -> np.ndarray: ...
-
-    def below(self, gram: Any, limits: np.ndarray) -> np.ndarray: ...
 
 
 class NumpyBackend:
@@ -51,21 +43,6 @@ class NumpyBackend:
 
     def eigvalsh(self, gram: np.ndarray) -> np.ndarray:
         return np.linalg.eigvalsh(gram)
-
-    def below(self, gram: np.ndarray, limits: np.ndarray) -> np.ndarray:
-        shifted = limits[:, None, None] * np.eye(gram.shape[-1]) - gram
-        try:
-            np.linalg.cholesky(shifted)
-            return np.ones(len(limits), dtype=bool)
-        except np.linalg.LinAlgError:
-            pass
-        result = np.ones(len(limits), dtype=bool)
-        for index, matrix in enumerate(shifted):
-            try:
-                np.linalg.cholesky(matrix)
-            except np.linalg.LinAlgError:
-                result[index] = False
-        return result
 
 
 class TorchBackend:
@@ -100,41 +77,6 @@ class TorchBackend:
     def eigvalsh(self, gram: Any) -> np.ndarray:
         with self.torch.no_grad():
             return self.torch.linalg.eigvalsh(gram).cpu().numpy()
-
-    def below(self, gram: Any, limits: np.ndarray) -> np.ndarray:
-        torch = self.torch
-        with torch.no_grad():
-            eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
-            t = torch.as_tensor(limits, dtype=gram.dtype, device=gram.device)
-            _, info = torch.linalg.cholesky_ex(t[:, None, None] * eye - gram)
-            return (info == 0).cpu().numpy()
-
-
-def top_ritz_values(
-    matrix: np.ndarray, wide: bool, rng: np.random.Generator, block: int = 16, depth: int = 4
-) -> np.ndarray:
-    """Ritz values of the Gram matrix of ``matrix`` (X^T X, or X X^T when ``wide``) on a block
-    Krylov subspace (``block`` random vectors, ``depth`` products): each is at most the
-    eigenvalue of the same rank (Cauchy interlacing), and the outliers converge first. Block
-    products keep the work in a few matrix-matrix calls: many matrix-vector calls stall a
-    multi-threaded BLAS on a busy machine."""
-
-    def gram_times(vectors: np.ndarray) -> np.ndarray:
-        v = vectors.astype(matrix.dtype)
-        product = matrix @ (matrix.T @ v) if wide else matrix.T @ (matrix @ v)
-        return product.astype(np.float64)
-
-    size = matrix.shape[0] if wide else matrix.shape[1]
-    width = min(block, size)
-    bases = []
-    current = gram_times(rng.standard_normal((size, width)))
-    for _ in range(depth):
-        basis, _ = np.linalg.qr(current)
-        bases.append(basis)
-        current = gram_times(basis)
-    subspace, _ = np.linalg.qr(np.concatenate(bases, axis=1))
-    projected = subspace.T @ gram_times(subspace)
-    return np.linalg.eigvalsh((projected + projected.T) / 2)
 
 
 def make_backend(device: str, engine: str | None = None) -> Backend:

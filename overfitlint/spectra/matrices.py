@@ -101,8 +101,25 @@ def blocks(weight: WeightTensor) -> Iterator[np.ndarray]:
             yield widen(array[start : start + step], weight.bfloat16)[None]
 
 
+def outsized(
+    weight: WeightTensor, center: np.ndarray, limits: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per slice: how many elements lie farther than sqrt(limit) from ``center``, their sum
+    and their sum of squares."""
+    shape = layer_shape(weight)
+    count, total, squares = np.zeros(shape.slices), np.zeros(shape.slices), np.zeros(shape.slices)
+    for block in blocks(weight):
+        values = block.astype(np.float64, copy=False)
+        far = np.square(values - center[:, None, None]) > limits[:, None, None]
+        picked = np.where(far, values, 0.0)
+        count += far.sum(axis=(1, 2))
+        total += picked.sum(axis=(1, 2))
+        squares += np.square(picked).sum(axis=(1, 2))
+    return count, total, squares
+
+
 def moments(weight: WeightTensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of each slice's elements (float64, summed block by block)."""
+    """Sum and sum of squares of each slice's elements (float64, block by block)."""
     shape = layer_shape(weight)
     total = np.zeros(shape.slices)
     squares = np.zeros(shape.slices)
@@ -110,34 +127,4 @@ def moments(weight: WeightTensor) -> tuple[np.ndarray, np.ndarray]:
         wide = block.astype(np.float64, copy=False)
         total += wide.sum(axis=(1, 2))
         squares += np.square(wide).sum(axis=(1, 2))
-    count = shape.rows * shape.cols
-    mean = total / count
-    return mean, np.maximum(squares / count - mean**2, 0.0)
-
-
-def resampled_blocks(
-    weight: WeightTensor, mean: np.ndarray, rng: np.random.Generator
-) -> Iterator[np.ndarray]:
-    """A null-model copy of the weight in the same blocks: each slice's elements drawn
-    independently (with replacement) from that slice's own centred elements."""
-    shape = layer_shape(weight)
-    if shape.slices > 1 or shape.rows * shape.cols <= BLOCK_ELEMENTS:
-        values = stacked(weight).reshape(shape.slices, -1)
-        picks = rng.integers(0, values.shape[1], size=values.shape)
-        drawn = np.take_along_axis(values, picks, axis=1).astype(np.float64)
-        drawn -= mean[:, None]
-        yield drawn.reshape(shape.slices, shape.rows, shape.cols)
-        return
-    flat = weight.array.reshape(-1)
-    size = flat.shape[0]
-    if shape.wide:
-        step = max(1, BLOCK_ELEMENTS // shape.rows)
-        spans = [(shape.rows, min(step, shape.cols - s)) for s in range(0, shape.cols, step)]
-    else:
-        step = max(1, BLOCK_ELEMENTS // shape.cols)
-        spans = [(min(step, shape.rows - s), shape.cols) for s in range(0, shape.rows, step)]
-    for rows, cols in spans:
-        picks = np.sort(rng.integers(0, size, size=rows * cols))
-        drawn = widen(flat[picks], weight.bfloat16).astype(np.float64) - mean[0]
-        rng.shuffle(drawn)
-        yield drawn.reshape(1, rows, cols)
+    return total, squares
