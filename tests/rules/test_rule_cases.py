@@ -63,9 +63,14 @@ def test_rule_case(code: str, case: dict, tmp_path: Path) -> None:
         **case.get("settings", {}),
     )
     inputs = load_inputs(_inputs(case, tmp_path), settings)
-    findings = [
-        f for f in run_rules(inputs.model, inputs.curves, settings).findings if f.code == code
-    ]
+    model = inputs.model
+    if case.get("spectral"):  # weight spectra, until the pipeline computes them on request
+        from overfitlint.spectra import analyze_model
+        from overfitlint.spectra.attach import attach_spectra
+
+        layers, summary = analyze_model(Path(model.source), model.format)
+        model = attach_spectra(model, layers, summary)
+    findings = [f for f in run_rules(model, inputs.curves, settings).findings if f.code == code]
     if case["expect"] == "pass":
         assert findings == [], [f.message for f in findings]
         return
