@@ -6,6 +6,11 @@ convolution's slices (one per kernel position) go through as one stacked array. 
 float64: the Gram matrix squares the condition number, and float64 keeps the eigenvalues
 WeightWatcher fits (those above 1e-5 of a spectrum whose top is ~1-100) to ~1e-10 relative.
 
+The torch path (``device="cuda"``, or ``engine="torch"`` on the CPU, which is how the tests cover
+it) does the same products and ``eigvalsh`` in float64 on the device. WeightWatcher on CUDA
+instead casts the weights to float16 and raises its eigenvalue floor to 1e-4; overfitlint keeps
+float64 on every device, so a GPU run agrees with a CPU run.
+
 A large dense matrix is never widened whole: its Gram matrix is summed over blocks of rows (or
 columns, for a wide matrix) read from the memory-mapped file, so memory stays at M x M plus one
 block.

@@ -69,3 +69,15 @@ def test_the_static_check_imports_no_spectra_code(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert "spectral" not in json.dumps(report.get("model", report))
+
+
+def test_the_spectra_import_numpy_only() -> None:
+    code = (
+        "import sys, overfitlint.spectra, overfitlint.spectra.__main__\n"
+        "from overfitlint.spectra.tensors import keras, onnx, safetensors, torch_archive\n"
+        "names = ('torch', 'h5py', 'onnx', 'tensorflow', 'scipy')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
