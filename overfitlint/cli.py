@@ -118,6 +118,17 @@ def cli() -> None:
     "when the file does not record it.",
 )
 @click.option(
+    "--spectral",
+    is_flag=True,
+    help="Measure each weight layer's spectrum (power-law alpha, as WeightWatcher does) for the "
+    "OFL14x rules; reads the tensor bytes, runs nothing.",
+)
+@click.option(
+    "--spectral-reference",
+    type=click.Path(exists=True, path_type=Path),
+    help="The base model of a fine-tune: layers the fine-tune left unchanged are not judged.",
+)
+@click.option(
     "--folds",
     is_flag=True,
     help="The training logs are the folds (or repeated runs) of one experiment; without "

@@ -61,6 +61,9 @@ def settings_from(options: Mapping[str, Any], config: Config) -> Settings:
             weights=options["weights"],
             trust_pickle=options["trust_pickle"],
             trust_torchscript=options["trust_torchscript"],
+            spectral=options["spectral"],
+            spectral_reference=options["spectral_reference"],
+            spectral_device=options["device"],
         ),
         rules=RuleConfig(
             selected=resolve([config.selection, cli_layer], catalogue),

@@ -50,6 +50,12 @@ class LoadHints:
     """--trust-torchscript: load TorchScript with torch.jit.load (runs the archive's code)."""
     root: Path | None = None
     """Reads are confined to this folder (the repository); None: no confinement."""
+    spectral: bool = False
+    """--spectral: measure each layer's weight spectrum (reads the tensor bytes)."""
+    spectral_reference: Path | None = None
+    """--spectral-reference: the base model of a fine-tune, to tell inherited layers apart."""
+    spectral_device: str = "cpu"
+    """Where the spectra are computed (the probe's --device: cpu, or cuda when it allows)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ class Settings:
         )
 
 
-PATH_FIELDS = frozenset({"weights", "root", "data"})
+PATH_FIELDS = frozenset({"weights", "root", "data", "spectral_reference"})
 TUPLE_FIELDS = frozenset({"selected", "input_shape"})
 
 

@@ -21,6 +21,7 @@ def registered() -> dict[str, RegisteredCheck]:
         log_health,
         past_best,
         regularization,
+        spectral,
         toolbox,
     )
 

@@ -56,6 +56,8 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
     samples = sample_count(curves, hints.samples)
     if model is not None and hints.weight_decay is not None:
         model = replace(model, optimizer=declared_weight_decay(model, hints.weight_decay))
+    if model is not None and hints.spectral:
+        model = with_spectra(model, hints)
     return Facts(
         model=model,
         curves=tuple(curves),
@@ -64,6 +66,31 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
         augmentation=hints.augmentation,
         folds=hints.folds,
     )
+
+
+def with_spectra(model: ModelFacts, hints: LoadHints) -> ModelFacts:
+    """--spectral: each layer's weight spectrum, read from the file's tensors (nothing run)."""
+    from overfitlint.spectra import analyze_model
+    from overfitlint.spectra.attach import attach_spectra
+
+    if model.format == formats.FACTORY:
+        raise InputError(f"{model.source}: --spectral reads a model file, not a factory")
+    device = "cuda" if hints.spectral_device.startswith("cuda") else "cpu"
+    reference = hints.spectral_reference
+    reference_format = None
+    if reference is not None:
+        root = hints.root or find_root(reference)
+        confine(reference, root, "the --spectral-reference model")
+        reference_format = formats.detect(reference).format
+    layers, summary = analyze_model(
+        Path(model.source),
+        model.format,
+        device=device,
+        progress=True,
+        reference=reference,
+        reference_format=reference_format,
+    )
+    return attach_spectra(model, layers, summary)
 
 
 def declared_weight_decay(model: ModelFacts, weight_decay: float) -> OptimizerFacts:

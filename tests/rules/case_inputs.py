@@ -117,9 +117,48 @@ def keras_model(
         keras.backend.clear_session()  # and leave none used for the next test
 
 
+def spectral_mlp(
+    tmp: Path,
+    sizes: list[int],
+    heavy: tuple[int, ...] = (),
+    frozen: tuple[int, ...] = (),
+    outliers: int = 0,
+    save: str = "checkpoint",
+) -> Path:
+    """A torch MLP for the weight-spectra rules (layers named 0, 2, 4 ...): the Linear layers
+    listed in ``heavy`` get a power-law spectrum (alpha < 2), those in ``frozen``
+    requires_grad=False, the first ``outliers`` outsized weights; saved as a state dict
+    (``checkpoint``) or by TorchScript."""
+    import torch
+    from torch import nn
+
+    from tests.spectra.weights import heavy_tail
+
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(sizes):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    with torch.no_grad():
+        for index in heavy:
+            linears[index].weight.copy_(heavy_tail(linears[index].weight))
+        for k in range(outliers):
+            linears[0].weight[(7 * k) % sizes[1], (13 * k) % sizes[0]] = 3.0
+    for index in frozen:
+        linears[index].weight.requires_grad_(False)
+    path = tmp / "model.pt"
+    if save == "torchscript":
+        torch.jit.save(torch.jit.script(model), path)
+    else:
+        torch.save(model.state_dict(), path)
+    return path
+
+
 BUILDERS: dict[str, Callable[..., Path]] = {
     "onnx_mlp": onnx_mlp,
     "torch_mlp_onnx": torch_mlp_onnx,
     "torch_model": torch_model,
     "keras_model": keras_model,
+    "spectral_mlp": spectral_mlp,
 }

@@ -58,7 +58,8 @@ def test_rule_case(code: str, case: dict, tmp_path: Path) -> None:
     rules = RuleConfig(
         selected=(code,), combine_evidence=False, thresholds={code: case.get("thresholds", {})}
     )
-    facts = api.read(_inputs(case, tmp_path), **case.get("settings", {}))
+    hints = {**case.get("settings", {}), "spectral": bool(case.get("spectral"))}
+    facts = api.read(_inputs(case, tmp_path), **hints)
     findings = [f for f in api.judge(facts, rules).findings if f.code == code]
     if case["expect"] == "pass":
         assert findings == [], [f.message for f in findings]
