@@ -45,6 +45,7 @@ TRAIN_DIRS = ("train", "training")
 VAL_DIRS = ("val", "valid", "validation", "dev", "eval")
 TEST_DIRS = ("test", "testing")
 _BATCH = 256
+OVER_PIXELS = "over the pixel budget"
 _ARRAY_BATCH = 4096
 
 
@@ -208,9 +209,11 @@ def _decoder(mode: str, max_pixels: int) -> Callable[[bytes], _Decoded]:
         try:
             with Image.open(io.BytesIO(data)) as opened:
                 if opened.width * opened.height > max_pixels:
-                    raise _Skipped("pixels")
+                    raise _Skipped(OVER_PIXELS)
                 image = opened.convert(mode)
-        except (Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        except Image.DecompressionBombError:
+            raise _Skipped(OVER_PIXELS) from None
+        except (OSError, SyntaxError, ValueError) as exc:
             raise _Skipped(type(exc).__name__) from None
         pixels = image.tobytes()
         digest = hashlib.blake2b(digest_size=8)

@@ -72,7 +72,15 @@ def measure(
         balance=balance,
         scale=scales,
         quality=data_quality(
-            train, val, stats, facts.features, arrays.categorical, center, scale, sample
+            train,
+            val,
+            stats,
+            facts.features,
+            arrays.categorical,
+            center,
+            scale,
+            sample,
+            outliers=facts.kind != "images",
         ),
         shift=distribution_shift(
             train, val, stats, facts.features, arrays.categorical, len(facts.classes)

@@ -107,8 +107,11 @@ def _choose(path: Path, names: list[str], notes: list[str]) -> dict[str, str]:
                 )
             chosen[f"{role}_{split}"] = found[(role, wanted)]
     ignored = sorted(set(names) - set(chosen.values()))
-    taken = ", ".join(f"{chosen[k]} as {k}" for k in ("x_train", "y_train", "x_val", "y_val"))
-    notes.append(f"{path}: took {taken}" + (f"; ignored {', '.join(ignored)}" if ignored else ""))
+    if ignored or any(chosen[key] != key for key in chosen):
+        taken = ", ".join(f"{chosen[k]} as {k}" for k in ("x_train", "y_train", "x_val", "y_val"))
+        notes.append(
+            f"{path}: took {taken}" + (f"; ignored {', '.join(ignored)}" if ignored else "")
+        )
     return chosen
 
 

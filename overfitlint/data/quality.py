@@ -66,6 +66,8 @@ def split_quality(
     limit = OUTLIER_Z * scale
     for j in np.flatnonzero(checked):
         far = np.abs(x[:, j] - center[j]) > limit[j]  # NaN compares False
+        if stats.infinite[j]:
+            far &= np.isfinite(x[:, j])  # counted as non-finite, not as outliers
         count = int(np.count_nonzero(far))
         if count:
             outliers[j] = count
@@ -116,9 +118,13 @@ def data_quality(
     center: np.ndarray,
     scale: np.ndarray,
     sample: np.ndarray,
+    *,
+    outliers: bool = True,
 ) -> Quality:
-    """``center``, ``scale``: robust statistics of ``sample``, a sample of training rows."""
+    """``center``, ``scale``: robust statistics of ``sample``, a sample of training rows.
+    ``outliers``: look for them (not in image thumbnails, whose cells are no measurements)."""
     checked = ~categorical & (scale > 0) & ~few_values(sample[:_DISCRETE_ROWS])
+    checked &= outliers
     label_center = label_scale = None
     if train.y.dtype.kind == "f" and np.isfinite(train.y).any():
         centers, scales = robust_center_scale(robust_sample(train.y[:, None]))

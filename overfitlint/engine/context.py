@@ -22,6 +22,8 @@ class CheckContext:
     model: ModelFacts | None
     curves: list[Curves]
     settings: Settings
+    data: Any = None
+    """The data set's facts (overfitlint.data.DataFacts), measured; None without --data."""
 
     def threshold(self, name: str) -> Any:
         if name not in self.reads:

@@ -31,11 +31,15 @@ class EngineResult:
     """Thresholds in force for every rule that ran."""
 
 
-def missing_input(rule: RuleSpec, model: ModelFacts | None, curves: list[Curves]) -> str | None:
+def missing_input(
+    rule: RuleSpec, model: ModelFacts | None, curves: list[Curves], data: object = None
+) -> str | None:
     if "graph" in rule.needs and model is None:
         return "needs a model file"
     if "logs" in rule.needs and not curves:
         return "needs a training log"
+    if "data" in rule.needs and data is None:
+        return "needs a data set (--data)"
     if "probe" in rule.needs:
         return "needs the probe"
     return None
