@@ -34,9 +34,8 @@ def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
 
 
-def _pairs_text(pairs: list[DuplicatePair], scope: str) -> str:
-    shown = [f"{p.first} = {scope} {p.second}" for p in pairs[:EXAMPLES_SHOWN]]
-    return "; ".join(shown)
+def _pairs_text(pairs: list[DuplicatePair]) -> str:
+    return "; ".join(f"{p.first} = {p.second}" for p in pairs[:EXAMPLES_SHOWN])
 
 
 def _near_pairs(duplicates: Duplicates, max_hamming: int) -> list[DuplicatePair]:
@@ -61,13 +60,12 @@ def train_val_overlap(ctx: CheckContext) -> Iterator[Finding]:
         Evidence("val_examples", overlap.rows, "examples"),
         Evidence("val_share", round(100 * share, 2), "%"),
         Evidence("label_conflicts", overlap.label_conflicts, "examples"),
-        Evidence("examples", [f"train {p.first} = val {p.second}" for p in pairs], ""),
+        Evidence("examples", [f"{p.first} = {p.second}" for p in pairs], ""),
         Evidence("method", overlap.method, ""),
     ]
     text = (
         f"{copies:,} of {overlap.rows:,} validation examples ({_pct(share)}) are copies of "
-        f"training examples ({overlap.exact:,} exact, {near:,} near; e.g. train "
-        f"{_pairs_text(pairs, 'val')})"
+        f"training examples ({overlap.exact:,} exact, {near:,} near; e.g. {_pairs_text(pairs)})"
     )
     if overlap.label_conflicts:
         text += f"; {overlap.label_conflicts:,} exact copies carry a different label"
@@ -105,7 +103,7 @@ def train_duplicates(ctx: CheckContext) -> Iterator[Finding]:
         f"({inside.exact:,} exact)"
     )
     if pairs:
-        text += f", e.g. {_pairs_text(pairs, 'train')}"
+        text += f", e.g. {_pairs_text(pairs)}"
     if inside.label_conflicts:
         text += f"; {inside.label_conflicts:,} exact repeats carry a different label"
     yield ctx.finding(text, evidence=evidence, location=_location(data), subject="train")
@@ -301,7 +299,7 @@ def data_quality(ctx: CheckContext) -> Iterator[Finding]:
         return ", ".join(repr(f) for f in top)
 
     def examples() -> list[str]:
-        return [f"{name} {e}" for name, s in splits.items() for e in s.examples][:10]
+        return [e for s in splits.values() for e in s.examples][:10]
 
     missing, rows = _share_rows(quality, "rows_with_missing")
     if missing and missing / rows > ctx.threshold("max_missing_share"):

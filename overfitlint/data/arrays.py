@@ -29,9 +29,17 @@ class SplitArrays:
     """(rows, channels, 4): per image and channel, the mean, the mean of squares, the minimum
     and the maximum of the pixel values as stored (images)."""
 
+    role: str = ""
+    """"train" or "val" (set by DataArrays)."""
+
     @property
     def rows(self) -> int:
         return int(self.x.shape[0])
+
+    def example(self, index: int) -> str:
+        """How a finding names example ``index``: its file name, or "train row 17"."""
+        value = self.ids[index]
+        return str(value) if self.ids.dtype == object else f"{self.role} row {int(value)}"
 
 
 @dataclass
@@ -45,6 +53,9 @@ class DataArrays:
     """The stored pixel type of an image data set ("uint8"); None for tables."""
     raw_pixels: bool = False
     """Images stored as integer values 0..255 (decoded image files always are)."""
+
+    def __post_init__(self) -> None:
+        self.train.role, self.val.role = "train", "val"
 
     def split(self, name: str) -> SplitArrays:
         return self.train if name == "train" else self.val

@@ -58,8 +58,9 @@ def column_stats(x: np.ndarray) -> ColumnStats:
         if len(values) == 0:
             continue
         mean = total / len(values)
+        centred = values - mean
         stats.mean[j] = mean
-        stats.std[j] = np.sqrt(np.mean(np.square(values - mean)))
+        stats.std[j] = np.sqrt(np.dot(centred, centred) / len(values))
         stats.minimum[j] = values.min()
         stats.maximum[j] = values.max()
     return stats

@@ -12,7 +12,7 @@ import numpy as np
 
 from overfitlint.data.arrays import SplitArrays
 from overfitlint.data.facts import EXAMPLES_KEPT, DuplicatePair, Duplicates
-from overfitlint.data.hashing import nearest_hamming, rounded_row_hashes, row_hashes
+from overfitlint.data.hashing import exact_and_rounded_hashes, nearest_hamming
 
 NEAR_DECIMALS = 2
 """Rounding (in training standard deviations) under which two table rows are near copies."""
@@ -22,27 +22,24 @@ NEAR_TRAIN_CAP = 30_000
 """Training images compared pairwise for near copies inside training (an even sample above)."""
 
 
-def example_name(split: SplitArrays, index: int) -> str:
-    value = split.ids[index]
-    return str(value) if split.ids.dtype == object else f"row {int(value)}"
-
-
 class _Sorted:
     """Hashes sorted once: the first example of each group of equal hashes, and lookups."""
 
     def __init__(self, hashes: np.ndarray) -> None:
-        self.order = np.argsort(hashes, kind="stable")
+        self.order = np.argsort(hashes)
         self.values = hashes[self.order]
         starts = np.ones(len(hashes), dtype=bool)
         starts[1:] = self.values[1:] != self.values[:-1]
         self.starts = starts
         group = np.cumsum(starts) - 1
-        self.first = self.order[np.flatnonzero(starts)][group]
+        begins = np.flatnonzero(starts)
+        smallest = np.minimum.reduceat(self.order, begins) if len(begins) else begins
+        self.first = smallest[group]
         """For each sorted position, the original index of the group's first example."""
 
     def repeats(self) -> tuple[np.ndarray, np.ndarray]:
         """(first example, repeating example) for every example that repeats an earlier one."""
-        later = ~self.starts
+        later = self.order != self.first
         return self.first[later], self.order[later]
 
     def find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +71,8 @@ def _pairs(
         word = kind if isinstance(kind, str) else ("exact" if kind[k] else "near")
         pairs.append(
             DuplicatePair(
-                example_name(first, int(a)),
-                example_name(second, int(b)),
+                first.example(int(a)),
+                second.example(int(b)),
                 word,
                 None if distance is None else int(distance[k]),
             )
@@ -99,10 +96,12 @@ def table_duplicates(
 ) -> tuple[Duplicates, Duplicates]:
     """(train/val overlap, repeats inside training) of two tables."""
     method = f"row hash; near: equal after standardising and rounding to {NEAR_DECIMALS} decimals"
-    exact = [row_hashes(s.x, has_nan=has_nan) for s in (train, val)]
-    rounded = [
-        rounded_row_hashes(s.x, center, scale, NEAR_DECIMALS, has_nan=has_nan) for s in (train, val)
+    hashes = [
+        exact_and_rounded_hashes(s.x, center, scale, NEAR_DECIMALS, has_nan=has_nan)
+        for s in (train, val)
     ]
+    exact = [h[0] for h in hashes]
+    rounded = [h[1] for h in hashes]
     sorted_exact = _Sorted(exact[0])
     sorted_near = _Sorted(rounded[0])
 

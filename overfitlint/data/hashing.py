@@ -11,7 +11,9 @@ import numpy as np
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = 0x9E3779B97F4A7C15
-_BLOCK_ROWS = 8192
+_BLOCK_ROWS = 1024
+_SHIFT_FOLD = np.uint64(32)
+_SHIFT_MIX = np.uint64(29)
 _CANONICAL_NAN = np.float64(np.nan)
 
 PHASH_SIDE = 32
@@ -39,44 +41,73 @@ def _column_keys(columns: int) -> tuple[np.ndarray, np.ndarray]:
     return salts, weights
 
 
+class _RowHasher:
+    """Hashes blocks of rows into preallocated buffers: per cell, the float64 bits xor a column
+    salt, folded (xorshift, multiply, xorshift); the cells of a row summed with odd column
+    weights; splitmix64 over the sum."""
+
+    def __init__(self, columns: int, block: int) -> None:
+        self.salts, self.weights = _column_keys(columns)
+        self.cells = np.empty((block, columns), dtype=np.float64)
+        self.shifted = np.empty((block, columns), dtype=np.uint64)
+
+    def hash(self, values: np.ndarray, out: np.ndarray, *, has_nan: bool) -> None:
+        rows = values.shape[0]
+        cells = self.cells[:rows]
+        np.add(values, 0.0, out=cells)  # a float64 copy; -0.0 + 0.0 == +0.0
+        if has_nan:
+            cells[np.isnan(cells)] = _CANONICAL_NAN
+        bits = cells.view(np.uint64)
+        shifted = self.shifted[:rows]
+        bits ^= self.salts
+        np.right_shift(bits, _SHIFT_FOLD, out=shifted)
+        bits ^= shifted
+        bits *= _MIX1
+        np.right_shift(bits, _SHIFT_MIX, out=shifted)
+        bits ^= shifted
+        bits *= self.weights
+        np.sum(bits, axis=1, dtype=np.uint64, out=out)
+
+
 def row_hashes(x: np.ndarray, *, has_nan: bool = True) -> np.ndarray:
     """One uint64 per row of ``x`` (rows, columns), equal for rows with equal values.
 
     Canonical encoding: values as float64, -0.0 as 0.0, every NaN as one NaN.
     """
     rows, columns = x.shape
-    salts, weights = _column_keys(columns)
     out = np.empty(rows, dtype=np.uint64)
-    block = np.empty((min(rows, _BLOCK_ROWS), columns), dtype=np.float64)
+    hasher = _RowHasher(columns, min(rows, _BLOCK_ROWS))
     with np.errstate(over="ignore"):
         for start in range(0, rows, _BLOCK_ROWS):
             stop = min(start + _BLOCK_ROWS, rows)
-            cells = block[: stop - start]
-            np.add(x[start:stop], 0.0, out=cells)  # -0.0 + 0.0 == +0.0
-            if has_nan:
-                cells[np.isnan(cells)] = _CANONICAL_NAN
-            bits = cells.view(np.uint64)
-            bits ^= salts
-            _mix(bits)
-            bits *= weights
-            out[start:stop] = bits.sum(axis=1, dtype=np.uint64)
+            hasher.hash(x[start:stop], out[start:stop], has_nan=has_nan)
         return _mix(out)
 
 
-def rounded_row_hashes(
-    x: np.ndarray, center: np.ndarray, scale: np.ndarray, decimals: int, *, has_nan: bool = True
-) -> np.ndarray:
-    """Row hashes after standardising each column by (center, scale) and rounding."""
-    rows = x.shape[0]
-    out = np.empty(rows, dtype=np.uint64)
-    safe = np.where(scale > 0, scale, 1.0)
+def exact_and_rounded_hashes(
+    x: np.ndarray, center: np.ndarray, scale: np.ndarray, decimals: int, *, has_nan: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row hashes of ``x`` and of ``x`` standardised by (center, scale) and rounded to
+    ``decimals``, in one pass over the rows."""
+    rows, columns = x.shape
+    exact = np.empty(rows, dtype=np.uint64)
+    rounded = np.empty(rows, dtype=np.uint64)
+    block = min(rows, _BLOCK_ROWS)
+    hasher = _RowHasher(columns, block)
+    z = np.empty((block, columns), dtype=np.float64)
     center = np.nan_to_num(center)
-    for start in range(0, rows, _BLOCK_ROWS * 4):
-        stop = min(start + _BLOCK_ROWS * 4, rows)
-        z = (x[start:stop] - center) / safe
-        np.round(z, decimals, out=z)
-        out[start:stop] = row_hashes(z, has_nan=has_nan)
-    return out
+    inverse = 1.0 / np.where(scale > 0, scale, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, rows, _BLOCK_ROWS):
+            stop = min(start + _BLOCK_ROWS, rows)
+            values = x[start:stop]
+            hasher.hash(values, exact[start:stop], has_nan=has_nan)
+            standard = z[: stop - start]
+            np.subtract(values, center, out=standard)
+            standard *= inverse
+            np.round(standard, decimals, out=standard)
+            hasher.hash(standard, rounded[start:stop], has_nan=has_nan)
+        return _mix(exact), _mix(rounded)
 
 
 def dct_matrix(size: int) -> np.ndarray:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 import os
 import warnings
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +44,10 @@ IMAGE_MAGIC = (
 TRAIN_DIRS = ("train", "training")
 VAL_DIRS = ("val", "valid", "validation", "dev", "eval")
 TEST_DIRS = ("test", "testing")
-_BATCH = 256
+_BATCH = 512
+_PARALLEL_FROM = 4096
+"""Images from which decoding runs in worker processes (their start-up is then worth it)."""
+_MAX_WORKERS = 8
 OVER_PIXELS = "over the pixel budget"
 _ARRAY_BATCH = 4096
 
@@ -163,177 +166,207 @@ def looks_like_class_folders(split: Path) -> bool:
 
 @dataclass
 class _FolderScan:
-    files: list[tuple[Path, str, int]] = field(default_factory=list)
-    """(path, class name, its size in bytes)."""
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    """(path, class name)."""
     links: int = 0
-    not_images: int = 0
     too_large: int = 0
+
+
+def _walk(folder: Path, scan: _FolderScan, label: str, budget: DataBudget) -> None:
+    entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_symlink():
+            scan.links += 1
+        elif entry.is_dir():
+            _walk(Path(entry.path), scan, label, budget)
+        elif entry.is_file():
+            if entry.stat().st_size > budget.max_image_bytes:
+                scan.too_large += 1
+            else:
+                scan.files.append((Path(entry.path), label))
 
 
 def _scan(split: Path, budget: DataBudget) -> _FolderScan:
     scan = _FolderScan()
     for folder in class_folders(split):
-        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = Path(dirpath) / name
-                if path.is_symlink():
-                    scan.links += 1
-                    continue
-                if not is_image_file(path):
-                    scan.not_images += 1
-                    continue
-                size = path.stat().st_size
-                if size > budget.max_image_bytes:
-                    scan.too_large += 1
-                    continue
-                scan.files.append((path, folder.name, size))
+        _walk(folder, scan, folder.name, budget)
     return scan
 
 
 @dataclass
-class _Decoded:
-    pixel_hash: int
-    gray: np.ndarray
+class DecodedBatch:
+    """What a worker returns for a batch of images: the decoded ones' signatures."""
+
+    kept: list[int]
+    """Positions (in the batch) of the images decoded."""
+    hashes: list[int]
+    gray: bytes
+    """The 32x32 gray reductions of the kept images, one after the other."""
     moments: np.ndarray
+    """(kept, channels, 4): mean, mean of squares, min, max of the pixel values."""
+    skipped: dict[str, int]
 
 
-class _Skipped(Exception):
-    pass
+NOT_AN_IMAGE = "not images"
+_LEVELS = np.arange(256, dtype=np.float64)
 
 
-def _decoder(mode: str, max_pixels: int) -> Callable[[bytes], _Decoded]:
+def _moments(histograms: list[list[int]], channels: int) -> np.ndarray:
+    counts = np.asarray(histograms, dtype=np.float64).reshape(len(histograms), channels, 256)
+    pixels = counts.sum(axis=2)
+    present = counts > 0
+    return np.stack(
+        [
+            counts @ _LEVELS / pixels,
+            counts @ np.square(_LEVELS) / pixels,
+            present.argmax(axis=2).astype(np.float64),
+            255.0 - present[:, :, ::-1].argmax(axis=2),
+        ],
+        axis=2,
+    )
+
+
+def decode_batch(
+    sources: list[str | bytes], mode: str, max_pixels: int, max_bytes: int
+) -> DecodedBatch:
+    """Decode images given as file paths or encoded bytes (a process-pool worker)."""
     from PIL import Image
 
-    def decode(data: bytes) -> _Decoded:
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    batch = DecodedBatch([], [], b"", np.zeros((0, len(mode), 4)), {})
+    grays, histograms = [], []
+    for position, source in enumerate(sources):
+        reason = None
         try:
-            with Image.open(io.BytesIO(data)) as opened:
-                if opened.width * opened.height > max_pixels:
-                    raise _Skipped(OVER_PIXELS)
-                image = opened.convert(mode)
+            data = source if isinstance(source, bytes) else _read(source, max_bytes)
+            if data is None:
+                reason = f"over {max_bytes:,} bytes"
+            elif not (data.startswith(IMAGE_MAGIC) or data[8:12] == b"WEBP"):
+                reason = NOT_AN_IMAGE
+            else:
+                with Image.open(io.BytesIO(data)) as opened:
+                    if opened.width * opened.height > max_pixels:
+                        reason = OVER_PIXELS
+                    else:
+                        image = opened.convert(mode)
         except Image.DecompressionBombError:
-            raise _Skipped(OVER_PIXELS) from None
+            reason = OVER_PIXELS
         except (OSError, SyntaxError, ValueError) as exc:
-            raise _Skipped(type(exc).__name__) from None
-        pixels = image.tobytes()
-        digest = hashlib.blake2b(digest_size=8)
-        digest.update(f"{mode}:{image.width}x{image.height}:".encode())
-        digest.update(pixels)
+            reason = type(exc).__name__
+        if reason is not None:
+            batch.skipped[reason] = batch.skipped.get(reason, 0) + 1
+            continue
+        digest = hashlib.blake2b(f"{mode}:{image.width}x{image.height}:".encode(), digest_size=8)
+        digest.update(image.tobytes())
         gray = image if mode == "L" else image.convert("L")
-        small = np.asarray(gray.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.BOX))
-        values = np.frombuffer(pixels, dtype=np.uint8).reshape(1, -1, len(mode))
-        moments = pixel_moments(values)[0]
-        return _Decoded(int.from_bytes(digest.digest(), "little"), small, moments)
+        grays.append(gray.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.BOX).tobytes())
+        histograms.append(image.histogram())
+        batch.kept.append(position)
+        batch.hashes.append(int.from_bytes(digest.digest(), "little"))
+    batch.gray = b"".join(grays)
+    if histograms:
+        batch.moments = _moments(histograms, len(mode))
+    return batch
 
-    return decode
+
+def _read(path: str, max_bytes: int) -> bytes | None:
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    return None if len(data) > max_bytes else data
 
 
-def guess_mode(getters: list[Callable[[], bytes]]) -> str:
+def guess_mode(sources: list[str | bytes]) -> str:
     """ "L" when the first readable images are gray, else "RGB" (every image is converted)."""
     from PIL import Image
 
-    for get in getters[:20]:
+    for source in sources[:20]:
         try:
-            with Image.open(io.BytesIO(get())) as image:
+            data = source if isinstance(source, bytes) else Path(source).read_bytes()
+            with Image.open(io.BytesIO(data)) as image:
                 return "L" if image.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
         except (OSError, SyntaxError, ValueError):
             continue
     return "RGB"
 
 
-def decode_all(
-    items: list[tuple[str, Callable[[], bytes]]],
+@dataclass
+class _Signatures:
+    kept: list[int] = field(default_factory=list)
+    hashes: list[int] = field(default_factory=list)
+    gray: list[bytes] = field(default_factory=list)
+    moments: list[np.ndarray] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def add(self, offset: int, batch: DecodedBatch) -> None:
+        self.kept.extend(offset + k for k in batch.kept)
+        self.hashes.extend(batch.hashes)
+        self.gray.append(batch.gray)
+        self.moments.append(batch.moments)
+        for reason, count in batch.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+
+def _decode_all(
+    sources: list[str | bytes],
     mode: str,
     budget: DataBudget,
     deadline: Deadline,
-    label: str,
+    title: str,
     notes: list[str],
-) -> tuple[list[int], list[_Decoded]]:
-    """Decode ``items`` (name, bytes getter) on a few threads; (kept indices, decoded)."""
-    from PIL import Image
-
-    decode = _decoder(mode, budget.max_image_pixels)
-    kept: list[int] = []
-    decoded: list[_Decoded] = []
-    skipped: dict[str, int] = {}
-    progress = Progress(len(items), label)
-
-    def work(batch: range) -> list[tuple[int, _Decoded | str]]:
-        out: list[tuple[int, _Decoded | str]] = []
-        for index in batch:
-            try:
-                out.append((index, decode(items[index][1]())))
-            except _Skipped as exc:
-                out.append((index, str(exc)))
-            except OSError as exc:
-                out.append((index, type(exc).__name__))
-        return out
-
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = budget.max_image_pixels
-    stopped = False
+) -> _Signatures:
+    """Every source decoded, in order: in worker processes when there are many (Pillow's
+    Python layers hold the GIL), else here."""
+    batches = [range(s, min(s + _BATCH, len(sources))) for s in range(0, len(sources), _BATCH)]
+    signatures = _Signatures()
+    progress = Progress(len(sources), title)
+    args = (mode, budget.max_image_pixels, budget.max_image_bytes)
+    workers = min(os.cpu_count() or 1, _MAX_WORKERS)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-                batches = [
-                    range(s, min(s + _BATCH, len(items))) for s in range(0, len(items), _BATCH)
-                ]
-                for results in _ordered(pool, work, batches, deadline):
-                    for index, result in results:
-                        if isinstance(result, str):
-                            skipped[result] = skipped.get(result, 0) + 1
-                        else:
-                            kept.append(index)
-                            decoded.append(result)
-                    progress.advance(len(results))
-                stopped = progress.done < len(items)
+        if workers > 1 and len(sources) >= _PARALLEL_FROM:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                pending = []
+                for batch in batches:
+                    if deadline.passed():
+                        break
+                    pending.append(
+                        (
+                            batch.start,
+                            pool.submit(decode_batch, sources[batch.start : batch.stop], *args),
+                        )
+                    )
+                    if len(pending) >= 2 * workers:
+                        start, future = pending.pop(0)
+                        _collect(signatures, start, future.result(), progress)
+                for start, future in pending:
+                    _collect(signatures, start, future.result(), progress)
+        else:
+            for batch in batches:
+                if deadline.passed():
+                    break
+                decoded = decode_batch(sources[batch.start : batch.stop], *args)
+                _collect(signatures, batch.start, decoded, progress)
     finally:
-        Image.MAX_IMAGE_PIXELS = previous
         progress.close()
-    if stopped:
+    if progress.done < len(sources):
         notes.append(
-            f"{label}: time budget of {deadline.seconds:g} s reached after "
-            f"{progress.done:,} of {len(items):,} images; the rest are not measured"
+            f"{title}: time budget of {deadline.seconds:g} s reached after "
+            f"{progress.done:,} of {len(sources):,} images; the rest are not measured"
         )
+    skipped = dict(signatures.skipped)
+    not_images = skipped.pop(NOT_AN_IMAGE, 0)
+    if not_images:
+        notes.append(f"{title}: {not_images:,} files that are not images skipped")
     if skipped:
         reasons = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items()))
-        notes.append(f"{label}: {sum(skipped.values()):,} images could not be decoded ({reasons})")
-    return kept, decoded
+        notes.append(f"{title}: {sum(skipped.values()):,} images could not be decoded ({reasons})")
+    return signatures
 
 
-def _ordered(
-    pool: ThreadPoolExecutor,
-    work: Callable[[range], list],
-    batches: list[range],
-    deadline: Deadline,
-) -> Iterator[list]:
-    """Results in order, a few batches ahead; stops submitting once the deadline passed."""
-    ahead = (os.cpu_count() or 1) * 2
-    pending = [pool.submit(work, b) for b in batches[:ahead]]
-    submitted = len(pending)
-    while pending:
-        yield pending.pop(0).result()
-        if submitted < len(batches) and not deadline.passed():
-            pending.append(pool.submit(work, batches[submitted]))
-            submitted += 1
-
-
-def signatures(decoded: list[_Decoded], channels: int) -> tuple[np.ndarray, ...]:
-    count = len(decoded)
-    if count == 0:
-        return (
-            np.zeros(0, dtype=np.uint64),
-            np.zeros(0, dtype=np.uint64),
-            np.zeros((0, THUMB_SIDE * THUMB_SIDE)),
-            np.zeros((0, channels, 4)),
-        )
-    exact = np.fromiter((d.pixel_hash for d in decoded), dtype=np.uint64, count=count)
-    gray = np.stack([d.gray for d in decoded]).astype(np.float64)
-    phash = perceptual_hashes(gray)
-    thumbs = np.asfortranarray(gray_thumbnails(gray, THUMB_SIDE).reshape(count, -1))
-    moments = np.stack([d.moments for d in decoded])
-    return exact, phash, thumbs, moments
+def _collect(signatures: _Signatures, start: int, batch: DecodedBatch, progress: Progress) -> None:
+    signatures.add(start, batch)
+    progress.advance(len(batch.kept) + sum(batch.skipped.values()))
 
 
 def even_sample(count: int, cap: int) -> np.ndarray:
@@ -343,7 +376,8 @@ def even_sample(count: int, cap: int) -> np.ndarray:
 
 
 def image_split(
-    items: list[tuple[str, Callable[[], bytes]]],
+    names: list[str],
+    sources: list[str | bytes],
     labels: np.ndarray,
     mode: str,
     budget: DataBudget,
@@ -351,13 +385,23 @@ def image_split(
     title: str,
     notes: list[str],
 ) -> SplitArrays:
-    """Decode one split's images (name, bytes getter) into their signatures."""
-    kept, decoded = decode_all(items, mode, budget, deadline, title, notes)
-    if not kept:
-        raise InputError(f"{title}: none of the {len(items):,} images could be decoded")
-    exact, phash, thumbs, moments = signatures(decoded, len(mode))
-    ids = np.array([items[i][0] for i in kept], dtype=object)
-    return SplitArrays(thumbs, labels[np.asarray(kept)], ids, exact, phash, moments)
+    """Decode one split's images (file paths or encoded bytes) into their signatures."""
+    decoded = _decode_all(sources, mode, budget, deadline, title, notes)
+    if not decoded.kept:
+        raise InputError(f"{title}: none of its {len(sources):,} files could be decoded as images")
+    count = len(decoded.kept)
+    gray = np.frombuffer(b"".join(decoded.gray), dtype=np.uint8)
+    gray = gray.reshape(count, PHASH_SIDE, PHASH_SIDE).astype(np.float64)
+    thumbs = np.asfortranarray(gray_thumbnails(gray, THUMB_SIDE).reshape(count, -1))
+    kept = np.asarray(decoded.kept)
+    return SplitArrays(
+        thumbs,
+        labels[kept],
+        np.array([names[i] for i in kept], dtype=object),
+        np.array(decoded.hashes, dtype=np.uint64),
+        perceptual_hashes(gray),
+        np.concatenate(decoded.moments),
+    )
 
 
 def image_arrays(train: SplitArrays, val: SplitArrays, mode: str) -> DataArrays:
@@ -377,24 +421,22 @@ THUMB_FEATURES = [f"thumb[{r},{c}]" for r in range(THUMB_SIDE) for c in range(TH
 def read_image_folders(
     folders: dict[str, Path], budget: DataBudget, deadline: Deadline, notes: list[str]
 ) -> tuple[DataArrays, list[str], dict[str, int]]:
-    """Train and val folders of class folders -> (arrays, classes, images per split)."""
+    """Train and val folders of class folders -> (arrays, classes, files per split)."""
     scans = {}
     for role in ("train", "val"):
         scan = _scan(folders[role], budget)
         if scan.links:
             notes.append(f"{folders[role]}: {scan.links} symbolic links not followed")
-        if scan.not_images:
-            notes.append(f"{folders[role]}: {scan.not_images} files that are not images skipped")
         if scan.too_large:
             notes.append(
-                f"{folders[role]}: {scan.too_large} images over {budget.max_image_bytes:,} "
+                f"{folders[role]}: {scan.too_large} files over {budget.max_image_bytes:,} "
                 "bytes skipped"
             )
         if not scan.files:
-            raise InputError(f"{folders[role]}: no images in class folders ({role} split)")
+            raise InputError(f"{folders[role]}: no files in class folders ({role} split)")
         scans[role] = scan
-    mode = guess_mode([path.read_bytes for path, _, _ in scans["train"].files])
-    classes = sorted({name for scan in scans.values() for _, name, _ in scan.files})
+    mode = guess_mode([str(path) for path, _ in scans["train"].files])
+    classes = sorted({name for scan in scans.values() for _, name in scan.files})
     index = {name: i for i, name in enumerate(classes)}
     splits = {}
     source_rows = {}
@@ -407,9 +449,10 @@ def read_image_folders(
             )
         files = [scan.files[i] for i in chosen]
         base = folders[role].parent
-        items = [(str(path.relative_to(base)), path.read_bytes) for path, _, _ in files]
-        labels = np.array([index[name] for _, name, _ in files], dtype=np.int64)
+        names = [str(path.relative_to(base)) for path, _ in files]
+        labels = np.array([index[name] for _, name in files], dtype=np.int64)
+        sources: list[str | bytes] = [str(path) for path, _ in files]
         title = f"{folders[role]} ({role})"
-        splits[role] = image_split(items, labels, mode, budget, deadline, title, notes)
+        splits[role] = image_split(names, sources, labels, mode, budget, deadline, title, notes)
         source_rows[role] = len(scan.files)
     return image_arrays(splits["train"], splits["val"], mode), classes, source_rows

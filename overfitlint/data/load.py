@@ -295,15 +295,11 @@ def _hf_images(source, hf: HFSplits, label, names, train, val, budget, deadline,
         if missing:
             notes.append(f"{source} ({role}): {missing:,} images stored as paths only, skipped")
         keep = np.array([b is not None for b in blobs], dtype=bool)
-        items = [
-            (f"{role}[{int(i)}]", (lambda b=b: b))
-            for i, b in zip(part.ids, blobs, strict=True)
-            if b is not None
-        ]
-        mode = mode or guess_mode([get for _, get in items])
-        splits[role] = image_split(
-            items, y[keep], mode, budget, deadline, f"{source} ({role})", notes
-        )
+        names = [f"{role}[{int(i)}]" for i in np.asarray(part.ids)[keep]]
+        sources: list[str | bytes] = [b for b in blobs if b is not None]
+        mode = mode or guess_mode(sources)
+        title = f"{source} ({role})"
+        splits[role] = image_split(names, sources, y[keep], mode, budget, deadline, title, notes)
     arrays = image_arrays(splits["train"], splits["val"], mode or "RGB")
     return _facts(
         source,

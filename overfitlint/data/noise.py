@@ -19,7 +19,6 @@ import warnings
 import numpy as np
 
 from overfitlint.data.arrays import SplitArrays
-from overfitlint.data.duplicates import example_name
 from overfitlint.data.facts import EXAMPLES_KEPT, LabelNoise, SuspectLabel
 from overfitlint.facts import Unknown
 
@@ -131,7 +130,7 @@ def label_noise(train: SplitArrays, classes: list[str], max_rows: int) -> LabelN
         per_class[name] = float(1.0 - joint[i, i] / mass) if mass else 0.0
     examples = tuple(
         SuspectLabel(
-            example=example_name(train, int(rows[i])),
+            example=train.example(int(rows[i])),
             given=names[labels[i]],
             suggested=names[confident[i]],
             confidence=float(probabilities[i, confident[i]]),

@@ -6,14 +6,13 @@ import numpy as np
 
 from overfitlint.data.arrays import MISSING_CLASS, SplitArrays
 from overfitlint.data.columns import ColumnStats
-from overfitlint.data.duplicates import example_name
 from overfitlint.data.facts import EXAMPLES_KEPT, Quality, SplitQuality
 from overfitlint.data.statistics import robust_center_scale
 
 OUTLIER_Z = 20.0
 """A value this many robust standard deviations (MAD, else IQR) from the training median is an
 outlier: far beyond a heavy tail (sentinels such as -999, a unit off by 1000)."""
-ROBUST_SAMPLE = 100_000
+ROBUST_SAMPLE = 20_000
 """Training rows the medians and MADs are estimated from (a random sample above that)."""
 DISCRETE_VALUES = 20
 """Columns with fewer distinct values (in the first rows of the sample) are discrete: counts,
@@ -64,7 +63,8 @@ def split_quality(
     outlier_rows = np.zeros(split.rows, dtype=bool)
     outliers = np.zeros(len(features), dtype=np.int64)
     limit = OUTLIER_Z * scale
-    for j in np.flatnonzero(checked):
+    inside = (stats.minimum >= center - limit) & (stats.maximum <= center + limit)
+    for j in np.flatnonzero(checked & ~inside):  # a column within its limits has none
         far = np.abs(x[:, j] - center[j]) > limit[j]  # NaN compares False
         if stats.infinite[j]:
             far &= np.isfinite(x[:, j])  # counted as non-finite, not as outliers
@@ -92,9 +92,7 @@ def split_quality(
             "nonfinite": int(stats.infinite[j]),
             "outliers": int(outliers[j]),
         }
-    examples = tuple(
-        example_name(split, int(i)) for i in np.flatnonzero(problem_rows)[:EXAMPLES_KEPT]
-    )
+    examples = tuple(split.example(int(i)) for i in np.flatnonzero(problem_rows)[:EXAMPLES_KEPT])
     return SplitQuality(
         rows=split.rows,
         missing_cells=int(stats.missing.sum()),

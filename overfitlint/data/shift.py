@@ -14,7 +14,7 @@ from overfitlint.data.columns import ColumnStats
 from overfitlint.data.facts import FeatureShift, Shift
 from overfitlint.data.statistics import chi2_sf, ks_p_value
 
-SHIFT_SAMPLE = 20_000
+SHIFT_SAMPLE = 10_000
 PSI_BINS = 10
 _PSI_FLOOR = 1e-4
 
@@ -34,7 +34,7 @@ def ks_statistics(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     n1 = np.sum(~np.isnan(a), axis=0)
     n2 = np.sum(~np.isnan(b), axis=0)
     pooled = np.concatenate([a, b])
-    order = np.argsort(pooled, axis=0, kind="stable")  # NaN sort last
+    order = np.argsort(pooled, axis=0)  # NaN sort last; ties are read at their last value
     values = np.take_along_axis(pooled, order, axis=0)
     from_a = order < len(a)
     weights = np.where(from_a, 1.0 / np.maximum(n1, 1), -1.0 / np.maximum(n2, 1))

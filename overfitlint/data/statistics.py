@@ -69,9 +69,12 @@ def chi2_sf(statistic: float, dof: int) -> float:
 def robust_center_scale(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column: the median, and the MAD (as a standard deviation), else the IQR; 0 where
     both are 0 (a column that is mostly one value has no robust scale)."""
-    center = np.nanmedian(sample, axis=0)
-    mad = np.nanmedian(np.abs(sample - center), axis=0) * _MAD_TO_STD
-    q1, q3 = np.nanpercentile(sample, [25, 75], axis=0)
+    exact = not np.isnan(sample).any()
+    median = np.median if exact else np.nanmedian
+    percentile = np.percentile if exact else np.nanpercentile
+    center = median(sample, axis=0)
+    mad = median(np.abs(sample - center), axis=0) * _MAD_TO_STD
+    q1, q3 = percentile(sample, [25, 75], axis=0)
     iqr = (q3 - q1) / _IQR_TO_STD
     scale = np.where(mad > 0, mad, iqr)
     return center, np.where(np.isfinite(scale), scale, 0.0)

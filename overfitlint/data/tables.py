@@ -198,7 +198,7 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _numeric(column: pa.ChunkedArray) -> np.ndarray:
+def _float64(column: pa.ChunkedArray) -> pa.ChunkedArray:
     kind = column.type
     if pa.types.is_temporal(kind):
         column = pc.cast(column, pa.int64())
@@ -206,11 +206,28 @@ def _numeric(column: pa.ChunkedArray) -> np.ndarray:
         column = pc.cast(column, kind.value_type)
     if not pa.types.is_float64(column.type):
         column = pc.cast(column, pa.float64())
-    return column.to_numpy()
+    return column
 
 
 def _gather(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     return values if rows is None else values[rows]
+
+
+def _fill(column: pa.ChunkedArray, rows: np.ndarray | None, out: np.ndarray) -> None:
+    """Write the float64 values of ``column`` at the (sorted) ``rows`` into ``out``, a chunk
+    at a time: each chunk is a zero-copy view, gathered straight into ``out``."""
+    lengths = [len(chunk) for chunk in column.chunks]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    if rows is None:
+        for k, chunk in enumerate(column.chunks):
+            out[offsets[k] : offsets[k + 1]] = chunk.to_numpy(zero_copy_only=False)
+        return
+    bounds = np.searchsorted(rows, offsets)
+    for k, chunk in enumerate(column.chunks):
+        low, high = bounds[k], bounds[k + 1]
+        if low < high:
+            values = chunk.to_numpy(zero_copy_only=False)
+            np.take(values, rows[low:high] - offsets[k], out=out[low:high], mode="clip")
 
 
 def build_arrays(
@@ -233,13 +250,9 @@ def build_arrays(
                 pc.cast(t_col, pa.string()), pc.cast(v_col, pa.string()), train, val
             )
             x_train[:, j], x_val[:, j] = t_codes, v_codes
-        elif t_col is v_col:
-            values = _numeric(t_col)
-            x_train[:, j] = _gather(values, train.rows)
-            x_val[:, j] = _gather(values, val.rows)
         else:
-            x_train[:, j] = _gather(_numeric(t_col), train.rows)
-            x_val[:, j] = _gather(_numeric(v_col), val.rows)
+            _fill(_float64(t_col), train.rows, x_train[:, j])
+            _fill(_float64(v_col), val.rows, x_val[:, j])
     y_train, y_val, classes, task = encode_labels(train, val, label, label_names)
     arrays = DataArrays(
         train=SplitArrays(x_train, y_train, train.ids),

@@ -83,7 +83,7 @@ def test_label_noise_estimate_and_suspects(folder):
     assert 0.10 < noise.estimated_share < 0.20  # 15% of the labels were flipped
     _, noisy, _, _ = builders.flipped("digits")
     _, clean, _, _ = builders.clean("digits")
-    wrong = {f"row {i}" for i in np.flatnonzero(noisy != clean)}
+    wrong = {f"train row {i}" for i in np.flatnonzero(noisy != clean)}
     suspects = [s.example for s in noise.examples]
     assert len(suspects) == 10
     assert sum(s in wrong for s in suspects) >= 7  # the most confident suspects are flips
