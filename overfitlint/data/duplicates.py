@@ -13,6 +13,7 @@ import numpy as np
 from overfitlint.data.arrays import SplitArrays
 from overfitlint.data.facts import EXAMPLES_KEPT, DuplicatePair, Duplicates
 from overfitlint.data.hashing import exact_and_rounded_hashes, nearest_hamming
+from overfitlint.data.parallel import each
 
 NEAR_DECIMALS = 2
 """Rounding (in training standard deviations) under which two table rows are near copies."""
@@ -96,14 +97,13 @@ def table_duplicates(
 ) -> tuple[Duplicates, Duplicates]:
     """(train/val overlap, repeats inside training) of two tables."""
     method = f"row hash; near: equal after standardising and rounding to {NEAR_DECIMALS} decimals"
-    hashes = [
-        exact_and_rounded_hashes(s.x, center, scale, NEAR_DECIMALS, has_nan=has_nan)
-        for s in (train, val)
-    ]
+    hashes = each(
+        lambda s: exact_and_rounded_hashes(s.x, center, scale, NEAR_DECIMALS, has_nan=has_nan),
+        [train, val],
+    )
     exact = [h[0] for h in hashes]
     rounded = [h[1] for h in hashes]
-    sorted_exact = _Sorted(exact[0])
-    sorted_near = _Sorted(rounded[0])
+    sorted_exact, sorted_near = each(_Sorted, [exact[0], rounded[0]])
 
     hit, where = sorted_exact.find(exact[1])
     same = _same_rows(train.x[where], val.x[hit])  # a hash collision is not a copy

@@ -10,6 +10,7 @@ from overfitlint.data.columns import column_stats
 from overfitlint.data.duplicates import image_duplicates, table_duplicates
 from overfitlint.data.facts import DataFacts
 from overfitlint.data.noise import label_noise
+from overfitlint.data.parallel import each
 from overfitlint.data.quality import data_quality, robust_sample
 from overfitlint.data.scale import channel_scale, column_scale
 from overfitlint.data.shift import distribution_shift
@@ -37,7 +38,7 @@ def measure(
         raise ValueError("these data facts hold no arrays to measure (they were not read)")
     notes = list(facts.notes)
     train, val = arrays.train, arrays.val
-    stats = {"train": column_stats(train.x), "val": column_stats(val.x)}
+    stats = dict(zip(("train", "val"), each(column_stats, [train.x, val.x]), strict=True))
     sample = robust_sample(train.x)
     center, scale = robust_center_scale(sample)
     if facts.kind == "images":

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from overfitlint.data.arrays import MISSING_CLASS, DataArrays, SplitArrays
 from overfitlint.data.budget import DataBudget
+from overfitlint.data.parallel import each
 from overfitlint.errors import InputError
 
 LABEL_COLUMNS = ("label", "labels", "target", "class", "y")
@@ -250,9 +251,14 @@ def build_arrays(
                 pc.cast(t_col, pa.string()), pc.cast(v_col, pa.string()), train, val
             )
             x_train[:, j], x_val[:, j] = t_codes, v_codes
-        else:
-            _fill(_float64(t_col), train.rows, x_train[:, j])
-            _fill(_float64(v_col), val.rows, x_val[:, j])
+    numeric = [(j, name) for j, name in enumerate(features) if not categorical[j]]
+
+    def fill(split: tuple[TablePart, np.ndarray]) -> None:
+        part, x = split
+        for j, name in numeric:
+            _fill(_float64(part.table.column(name)), part.rows, x[:, j])
+
+    each(fill, [(train, x_train), (val, x_val)])
     y_train, y_val, classes, task = encode_labels(train, val, label, label_names)
     arrays = DataArrays(
         train=SplitArrays(x_train, y_train, train.ids),
