@@ -245,11 +245,13 @@ def decode_batch(
             elif not (data.startswith(IMAGE_MAGIC) or data[8:12] == b"WEBP"):
                 reason = NOT_AN_IMAGE
             else:
-                with Image.open(io.BytesIO(data)) as opened:
-                    if opened.width * opened.height > max_pixels:
-                        reason = OVER_PIXELS
-                    else:
-                        image = opened.convert(mode)
+                image = Image.open(io.BytesIO(data))
+                if image.width * image.height > max_pixels:
+                    reason = OVER_PIXELS
+                elif image.mode == mode:
+                    image.load()
+                else:
+                    image = image.convert(mode)
         except Image.DecompressionBombError:
             reason = OVER_PIXELS
         except (OSError, SyntaxError, ValueError) as exc:

@@ -101,6 +101,19 @@ def capped_rows(
     return rows[kept]
 
 
+def _split_codes(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """The distinct split names (trimmed, lower case) and each row's index into them (-1:
+    null); only the distinct values are handled as text."""
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()
+        encoded = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    else:
+        encoded = pc.cast(column, pa.string()).combine_chunks().dictionary_encode()
+    names = ["" if v is None else str(v).strip().lower() for v in encoded.dictionary.to_pylist()]
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    return names, codes
+
+
 def parts_by_split_column(
     table: pa.Table,
     column: str,
@@ -109,10 +122,7 @@ def parts_by_split_column(
     notes: list[str],
     features: int,
 ) -> tuple[TablePart, TablePart]:
-    values = pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(table.column(column), pa.string())))
-    encoded = values.combine_chunks().dictionary_encode()
-    names = [str(v) for v in encoded.dictionary.to_pylist()]
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    names, codes = _split_codes(table.column(column))
     groups = {
         role: [i for i, name in enumerate(names) if name in wanted]
         for role, wanted in (("train", TRAIN_VALUES), ("val", VAL_VALUES), ("test", TEST_VALUES))

@@ -284,12 +284,13 @@ def test_pyarrow_only_on_the_data_path():
 def test_table_arrays_keep_pyarrow_types(tmp_path):
     data = pa.table(
         {
-            "a": pa.array([1, 2, None], pa.int32()),
-            "b": [True, False, True],
-            "label": ["x", "y", "x"],
-            "split": ["train", "train", "val"],
+            "a": pa.array([1, 2, None, 4], pa.int32()),
+            "b": [True, False, True, True],
+            "label": ["x", "y", "x", "y"],
+            "split": pa.array(["train", " Train", "val", None]).dictionary_encode(),
         }
     )
     facts = load_data([builders.write_table(tmp_path / "t.parquet", data)])
     np.testing.assert_array_equal(facts.arrays.train.x, [[1.0, 1.0], [2.0, 0.0]])
     assert np.isnan(facts.arrays.val.x[0, 0])
+    assert any("1 rows ignored" in note for note in facts.notes)  # the null split
