@@ -14,7 +14,7 @@ from pathlib import Path
 from overfitlint.data.budget import DataBudget
 from overfitlint.data.facts import DataFacts
 from overfitlint.data.load import load_data
-from overfitlint.data.measure import measure
+from overfitlint.data.measurements import measure
 from overfitlint.data.rules import data_findings
 from overfitlint.errors import InputError
 from overfitlint.findings import Finding

@@ -145,10 +145,9 @@ def gray_thumbnails(images: np.ndarray, side: int) -> np.ndarray:
     if data.ndim == 4:
         data = data.mean(axis=3)
     count, height, width = data.shape
-    rows = _resample_index(height, side)
-    cols = _resample_index(width, side)
-    data = data[:, rows][:, :, cols]
-    factor_r, factor_c = len(rows) // side, len(cols) // side
+    if height % side or width % side:  # sample to the nearest multiple first (a copy)
+        data = data[:, _resample_index(height, side)][:, :, _resample_index(width, side)]
+    factor_r, factor_c = data.shape[1] // side, data.shape[2] // side
     return data.reshape(count, side, factor_r, side, factor_c).mean(axis=(2, 4))
 
 

@@ -393,15 +393,22 @@ def image_split(
         raise InputError(f"{title}: none of its {len(sources):,} files could be decoded as images")
     count = len(decoded.kept)
     gray = np.frombuffer(b"".join(decoded.gray), dtype=np.uint8)
-    gray = gray.reshape(count, PHASH_SIDE, PHASH_SIDE).astype(np.float64)
-    thumbs = np.asfortranarray(gray_thumbnails(gray, THUMB_SIDE).reshape(count, -1))
+    gray = gray.reshape(count, PHASH_SIDE, PHASH_SIDE)
+    thumbs = np.empty((count, THUMB_SIDE * THUMB_SIDE), dtype=np.float64, order="F")
+    phash = np.empty(count, dtype=np.uint64)
+    for start in range(0, count, _ARRAY_BATCH):  # float copies a batch at a time
+        batch = gray[start : start + _ARRAY_BATCH].astype(np.float64)
+        phash[start : start + len(batch)] = perceptual_hashes(batch)
+        thumbs[start : start + len(batch)] = gray_thumbnails(batch, THUMB_SIDE).reshape(
+            len(batch), -1
+        )
     kept = np.asarray(decoded.kept)
     return SplitArrays(
         thumbs,
         labels[kept],
         np.array([names[i] for i in kept], dtype=object),
         np.array(decoded.hashes, dtype=np.uint64),
-        perceptual_hashes(gray),
+        phash,
         np.concatenate(decoded.moments),
     )
 
