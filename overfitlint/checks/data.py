@@ -30,6 +30,10 @@ def _location(data: DataFacts) -> Location:
     return Location(file=data.source)
 
 
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
 
@@ -121,7 +125,8 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
     if balance.unseen_in_train:
         unseen = list(balance.unseen_in_train)
         yield ctx.finding(
-            f"{len(unseen)} classes occur in validation but never in training "
+            f"{_count(len(unseen), 'class occurs', 'classes occur')} in validation but never in "
+            "training "
             f"({', '.join(map(repr, unseen[:5]))}): the model cannot predict them",
             evidence=[
                 Evidence("unseen_classes", unseen, "classes"),
@@ -151,7 +156,8 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
     )
     if small:
         yield ctx.finding(
-            f"{len(small)} classes have fewer than {ctx.threshold('min_class_samples')} "
+            f"{_count(len(small), 'class has', 'classes have')} fewer than "
+            f"{ctx.threshold('min_class_samples')} "
             f"training samples ({', '.join(f'{c!r}: {counts[c]}' for c in small[:5])})",
             evidence=[
                 Evidence("small_classes", {c: counts[c] for c in small}, "samples"),

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from overfitlint.data.arrays import DataArrays
 from overfitlint.data.budget import DataBudget, Deadline
@@ -23,6 +24,7 @@ from overfitlint.data.images import (
 from overfitlint.data.npz import read_npz
 from overfitlint.data.table_files import parquet_columns, read_csv, read_parquet
 from overfitlint.data.tables import (
+    TableData,
     TablePart,
     build_arrays,
     encode_labels,
@@ -172,18 +174,46 @@ def _load_pair(
         raise InputError(f"{ordered[1]}: lacks the training columns {', '.join(missing[:10])}")
     train = whole_part(train_table, f"{ordered[0]}", budget, notes, len(features), train_total)
     val = whole_part(val_table, f"{ordered[1]}", budget, notes, len(features), val_total)
-    data = build_arrays(train, val, label=label, features=features)
+    data = _arrays(f"{ordered[0]} + {ordered[1]}", train, val, label, features)
     fmt = kinds[0] if kinds[0] == kinds[1] else "+".join(kinds)
     return _table_facts(f"{ordered[0]} + {ordered[1]}", fmt, label, data, train, val, notes)
 
 
-def _read_table(path, kind, row_cap, budget, deadline, notes):
+def _arrays(
+    source: str,
+    train: TablePart,
+    val: TablePart,
+    label: str,
+    features: list[str],
+    label_names: list[str] | None = None,
+) -> TableData:
+    """The tables' arrays; columns whose types do not agree between the splits: one line."""
+    try:
+        return build_arrays(train, val, label=label, features=features, label_names=label_names)
+    except pa.ArrowException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{source}: the columns cannot be read as numbers or classes ({first})"
+        ) from None
+
+
+def _read_table(
+    path: Path, kind: str, row_cap: int, budget: DataBudget, deadline: Deadline, notes: list[str]
+) -> tuple[pa.Table, int]:
     if kind == "parquet":
         return read_parquet(path, row_cap, budget, notes)
     return read_csv(path, row_cap, budget, deadline, notes)
 
 
-def _table_facts(source, fmt, label, data, train: TablePart, val: TablePart, notes) -> DataFacts:
+def _table_facts(
+    source: str,
+    fmt: str,
+    label: str,
+    data: TableData,
+    train: TablePart,
+    val: TablePart,
+    notes: list[str],
+) -> DataFacts:
     return _facts(
         source,
         fmt,
@@ -218,7 +248,7 @@ def _load_table_file(
     label = pick_label(table.column_names, label, source)
     features = feature_columns(table.schema, {label, split}, notes, source)
     train, val = parts_by_split_column(table, split, source, budget, notes, len(features))
-    data = build_arrays(train, val, label=label, features=features)
+    data = _arrays(source, train, val, label, features)
     return _table_facts(source, kind, label, data, train, val, notes)
 
 
@@ -275,11 +305,21 @@ def _load_hf(
     names = hf.class_names.get(label)
     if hf.image_columns:
         return _hf_images(source, hf, label, names, train, val, budget, deadline, notes)
-    data = build_arrays(train, val, label=label, features=features, label_names=names)
+    data = _arrays(source, train, val, label, features, names)
     return _table_facts(source, "hf-datasets", label, data, train, val, notes)
 
 
-def _hf_images(source, hf: HFSplits, label, names, train, val, budget, deadline, notes):
+def _hf_images(
+    source: str,
+    hf: HFSplits,
+    label: str,
+    names: list[str] | None,
+    train: TablePart,
+    val: TablePart,
+    budget: DataBudget,
+    deadline: Deadline,
+    notes: list[str],
+) -> DataFacts:
     column = hf.image_columns[0]
     if len(hf.image_columns) > 1:
         notes.append(f"{source}: image column {column!r} read; {hf.image_columns[1:]} ignored")

@@ -240,6 +240,15 @@ def test_parquet_without_its_label_column_lists_the_columns(tmp_path):
         load_data([path])
 
 
+def test_splits_whose_label_types_disagree_are_one_line(tmp_path):
+    xt, yt, xv, yv = builders.clean("iris")
+    train = builders.write_table(tmp_path / "train.csv", builders.table(xt, yt))
+    names = np.array(["setosa", "versicolor", "virginica"])
+    val = builders.write_table(tmp_path / "val.csv", builders.table(xv, names[yv]))
+    with pytest.raises(InputError, match=r"train.csv \+ .*val.csv: the columns cannot be read"):
+        load_data([train, val])
+
+
 def test_entry_point(tmp_path):
     leaked = builders.save_npz(tmp_path / "leak.npz", builders.leaked("breast_cancer"))
     run = subprocess.run(
