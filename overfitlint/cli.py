@@ -264,9 +264,14 @@ def cli() -> None:
 )
 @click.option(
     "--data",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="FILE.npz with x_train, y_train, x_val, y_val (a sample of the data) for the probe.",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="The data set, checked by the 5xx rules: an .npz (x_train, y_train, x_val, y_val; "
+    "also fed to the probe), a CSV/Parquet table, an ImageFolder, a datasets folder; give it "
+    "twice for separate train and validation files.",
 )
+@click.option("--label", "data_label", help="The label column of a --data table.")
+@click.option("--split-column", help="The column of a --data table that names each row's split.")
 @click.option(
     "--input-shape",
     callback=lambda ctx, param, value: _probe_option(value, "input_shape"),

@@ -61,6 +61,9 @@ def settings_from(options: Mapping[str, Any], config: Config) -> Settings:
             weights=options["weights"],
             trust_pickle=options["trust_pickle"],
             trust_torchscript=options["trust_torchscript"],
+            data=tuple(options["data"]),
+            data_label=options["data_label"],
+            data_split_column=options["split_column"],
             spectral=options["spectral"],
             spectral_reference=options["spectral_reference"],
             spectral_device=options["device"],
@@ -77,7 +80,7 @@ def settings_from(options: Mapping[str, Any], config: Config) -> Settings:
             device=options["device"],
             budget=options["probe_budget"],
             seed=options["probe_seed"],
-            data=options["data"],
+            data=probe_data(options["data"]),
             input_shape=options["input_shape"],
         ),
     )
@@ -89,6 +92,12 @@ def detect_inside(path: Path) -> formats.Detected:
     if not formats.is_factory_spec(path):
         confine(path, find_root(path), "the input")
     return formats.detect(path)
+
+
+def probe_data(paths: tuple[Path, ...]) -> Path | None:
+    """The probe's sample of the data: a --data .npz (the probe checks its arrays)."""
+    npz = [p for p in paths if p.suffix.lower() == ".npz"]
+    return npz[0] if len(npz) == 1 and len(paths) == 1 else None
 
 
 def targets_from(paths: tuple[Path, ...], config: Config, request: CheckRequest) -> list[Target]:
@@ -107,6 +116,8 @@ def targets_from(paths: tuple[Path, ...], config: Config, request: CheckRequest)
             )
             for entry in config.models
         ]
+    if request.options["data"]:
+        return [Target("data", ())]  # the data set alone: the 5xx rules
     where = config.path or "a config file (pyproject.toml [tool.overfitlint])"
     raise InputError(
         "nothing to check: give PATHS (a model file and/or training logs) "

@@ -50,7 +50,9 @@ def check_one(
     evaluation = evaluate(facts, settings.rules, registered(), catalogue)
     outcome = run_probe(facts, evaluation.findings, evaluation.thresholds, settings, catalogue)
     judgement = finalize(evaluation, facts, settings.rules, catalogue, outcome.verdicts)
-    inputs = tuple(_input(d, hash_inputs) for d in detected)
+    inputs = tuple(_input(d, hash_inputs) for d in detected) + tuple(
+        InputFile(str(path), "data", input_size(path), None) for path in settings.load.data
+    )
     run = RunInfo(
         started_at=started_at,
         seconds=time.perf_counter() - started,
@@ -77,6 +79,7 @@ def check_one(
         summary=Summary.of(judgement.findings, _failed(judgement.findings, settings.rules)),
         checked=tuple(c.to_dict() for c in evaluation.checked),
         notes=facts.notes,
+        data=facts.data.to_dict() if facts.data is not None else None,
     )
     return report if baseline is None else with_baseline(report, baseline, settings.rules)
 

@@ -251,6 +251,8 @@ class Report:
     """Findings a baseline accepted: not counted, shown as suppressed (SARIF)."""
     baseline: BaselineInfo | None = None
     notes: tuple[str, ...] = ()
+    data: Mapping[str, Any] | None = None
+    """What was read and measured of the data set (--data), when one was given."""
     tool_version: str = __version__
 
     @property
@@ -284,6 +286,8 @@ class Report:
         }
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.data is not None:
+            out["data"] = dict(self.data)
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_dict()
             out["suppressed"] = [f.to_dict() for f in self.suppressed]
@@ -304,6 +308,7 @@ class Report:
             suppressed=tuple(Finding.from_dict(f) for f in data.get("suppressed") or []),
             baseline=BaselineInfo.from_dict(data.get("baseline")),
             notes=tuple(data.get("notes") or ()),
+            data=data.get("data"),
             tool_version=str((data.get("tool") or {}).get("version", "")),
         )
 

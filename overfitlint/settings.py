@@ -50,6 +50,13 @@ class LoadHints:
     """--trust-torchscript: load TorchScript with torch.jit.load (runs the archive's code)."""
     root: Path | None = None
     """Reads are confined to this folder (the repository); None: no confinement."""
+    data: tuple[Path, ...] = ()
+    """--data: the data set (npz, CSV/Parquet, an image folder, a datasets folder; or train and
+    val files), measured for the 5xx rules."""
+    data_label: str | None = None
+    """--label: the label column of a table."""
+    data_split_column: str | None = None
+    """--split-column: the column naming each row's split."""
     spectral: bool = False
     """--spectral: measure each layer's weight spectrum (reads the tensor bytes)."""
     spectral_reference: Path | None = None
@@ -121,6 +128,7 @@ class Settings:
 
 PATH_FIELDS = frozenset({"weights", "root", "data", "spectral_reference"})
 TUPLE_FIELDS = frozenset({"selected", "input_shape"})
+PATH_TUPLE_FIELDS = frozenset({"data"})
 
 
 def _plain(value: Any) -> Any:
@@ -139,8 +147,10 @@ def _build(kind: type, data: Mapping[str, Any]) -> Any:
         if item.name not in data:
             continue
         value = data[item.name]
-        if value is not None and item.name in PATH_FIELDS:
+        if value is not None and item.name in PATH_FIELDS and not isinstance(value, list):
             value = Path(value)
+        elif item.name in PATH_TUPLE_FIELDS:
+            value = tuple(Path(v) for v in value or ())
         elif value is not None and item.name in TUPLE_FIELDS:
             value = tuple(value)
         values[item.name] = value

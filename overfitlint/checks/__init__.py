@@ -14,6 +14,7 @@ def registered() -> dict[str, RegisteredCheck]:
     from overfitlint.checks import (  # noqa: F401  (each module registers its checks)
         accuracy,
         capacity,
+        data,
         divergence,
         folds,
         gap,

@@ -58,6 +58,7 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
         model = replace(model, optimizer=declared_weight_decay(model, hints.weight_decay))
     if model is not None and hints.spectral:
         model = with_spectra(model, hints)
+    data = measured_data(hints, model) if hints.data else None
     return Facts(
         model=model,
         curves=tuple(curves),
@@ -65,7 +66,19 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
         kept=kept_epoch(model, hints),
         augmentation=hints.augmentation,
         folds=hints.folds,
+        data=data,
     )
+
+
+def measured_data(hints: LoadHints, model: ModelFacts | None):
+    """--data: the data set read and measured for the 5xx rules (nothing in it runs)."""
+    from overfitlint.data import load_data, measure
+
+    paths = [Path(p) for p in hints.data]
+    for path in paths:
+        confine(path, hints.root or find_root(path), "the --data file")
+    facts = load_data(paths, label=hints.data_label, split_column=hints.data_split_column)
+    return measure(facts, model=model)
 
 
 def with_spectra(model: ModelFacts, hints: LoadHints) -> ModelFacts:
