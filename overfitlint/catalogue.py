@@ -12,7 +12,7 @@ from overfitlint.errors import CatalogueError
 from overfitlint.severity import CONFIDENCES, SEVERITIES
 
 ROLES = ("cause", "symptom", "notice")
-NEEDS = ("graph", "optimizer", "logs", "samples", "probe")
+NEEDS = ("graph", "optimizer", "logs", "samples", "probe", "runs")
 SNIPPET_FRAMEWORKS = ("pytorch", "keras")
 """``[fix_snippets]`` keys: the fix as code, one snippet per framework."""
 REQUIRED = (
@@ -66,6 +66,7 @@ class RuleSpec:
             "2": "regularization",
             "3": "learning curves",
             "4": "probe",
+            "6": "sweep",
             "9": "internal",
         }.get(self.code[3], "other")
 

@@ -22,6 +22,8 @@ class CheckContext:
     model: ModelFacts | None
     curves: list[Curves]
     settings: Settings
+    sweep: Any = None
+    """The runs of an experiment tracker or study (overfitlint.loaders.trackers.Sweep)."""
 
     def threshold(self, name: str) -> Any:
         if name not in self.reads:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from overfitlint.catalogue import RuleSpec, load_catalogue
 from overfitlint.curves import Curves
@@ -31,13 +32,17 @@ class EngineResult:
     """Thresholds in force for every rule that ran."""
 
 
-def missing_input(rule: RuleSpec, model: ModelFacts | None, curves: list[Curves]) -> str | None:
+def missing_input(
+    rule: RuleSpec, model: ModelFacts | None, curves: list[Curves], sweep: Any = None
+) -> str | None:
     if "graph" in rule.needs and model is None:
         return "needs a model file"
     if "logs" in rule.needs and not curves:
         return "needs a training log"
     if "probe" in rule.needs:
         return "needs the probe"
+    if "runs" in rule.needs and sweep is None:
+        return "needs a sweep"
     return None
 
 
@@ -58,8 +63,10 @@ def run_rules(
     settings: Settings,
     *,
     adjust: Callable[[list[Finding]], None] | None = None,
+    sweep: Any = None,
 ) -> EngineResult:
-    """``adjust`` sees the findings before evidence is combined (the probe's verdicts)."""
+    """``adjust`` sees the findings before evidence is combined (the probe's verdicts);
+    ``sweep`` is the runs of a tracker or study, for the rules that need "runs"."""
     catalogue = load_catalogue()
     checks = registered_checks()
     validate_selectors([*settings.select, *settings.ignore], catalogue)
@@ -67,13 +74,13 @@ def run_rules(
     for code, rule in catalogue.items():
         if code not in checks or not is_selected(rule, settings.select, settings.ignore):
             continue
-        reason = missing_input(rule, model, curves)
+        reason = missing_input(rule, model, curves, sweep)
         if reason:
             result.skipped[code] = reason
             continue
         thresholds = resolve_thresholds(rule, settings)
         registered = checks[code]
-        context = CheckContext(rule, thresholds, registered.reads, model, curves, settings)
+        context = CheckContext(rule, thresholds, registered.reads, model, curves, settings, sweep)
         try:
             produced = list(registered.fn(context))
         except Exception as exc:  # a crashing rule becomes a finding, never kills the run
