@@ -1,6 +1,6 @@
 """Measurements across the runs of a sweep (the 6xx rules judge them).
 
-- ``trial_outcome``: one trial's best point (the logged minimum), its points past it, its
+- ``TrialOutcome``: one trial's best point (the logged minimum), its points past it, its
   generalization gap at the end and OFL301's judgement of its curve;
 - ``patience_savings``, ``median_pruner_savings``, ``halving_savings``: the points (epochs
   or steps) a stopping rule would have cut, replayed on the logged curves;
@@ -15,15 +15,16 @@ the same steps).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from overfitlint.checks.curves import DivergenceVerdict, judge_divergence
 from overfitlint.curves import Curves
 from overfitlint.measures import simulate_early_stopping
+
+if TYPE_CHECKING:
+    from overfitlint.checks.curves import DivergenceVerdict
 
 PERMUTATIONS = 2000
 
@@ -63,29 +64,8 @@ class TrialOutcome:
         return self.values if self.lower_is_better else -self.values
 
 
-def trial_outcome(curves: Curves | None, limits: Mapping[str, Any]) -> TrialOutcome | None:
-    """None when the trial has no finite validation point."""
-    if curves is None or curves.val_loss is None:
-        return None
-    val = curves.val_loss.finite()
-    if len(val) == 0:
-        return None
-    lower = curves.loss.lower_is_better
-    oriented = val.values if lower else -val.values
-    best_index = int(np.argmin(oriented))
-    with np.errstate(all="ignore"):
-        verdict = judge_divergence(curves, limits)
-    return TrialOutcome(
-        values=val.values,
-        epochs=val.epochs,
-        lower_is_better=lower,
-        best_index=best_index,
-        gap=_end_gap(curves, int(limits["patience"])),
-        verdict=verdict,
-    )
-
-
-def _end_gap(curves: Curves, tail: int) -> float | None:
+def end_gap(curves: Curves, tail: int) -> float | None:
+    """Validation minus training loss over the last ``tail`` points (sign-adjusted)."""
     train, val = curves.train_loss, curves.val_loss
     if train is None or val is None:
         return None
@@ -168,25 +148,25 @@ def median_pruner_savings(
 def halving_savings(
     outcomes: list[TrialOutcome], min_resource: int, reduction_factor: int, best: int | None
 ) -> Savings:
-    """Optuna's SuccessiveHalvingPruner replayed in trial order: at each rung (after
-    ``min_resource * reduction_factor**k`` points) a trial goes on only if its value there
-    is within the best 1/``reduction_factor`` of the values every trial so far had there."""
+    """Optuna's SuccessiveHalvingPruner replayed in trial order: at each rung (the point
+    numbered ``min_resource * reduction_factor**k``, counting from 0 as Optuna counts steps)
+    a trial goes on only if its value there is within the best 1/``reduction_factor`` of the
+    values every trial so far had there, itself included."""
     rungs: dict[int, list[float]] = {}
     lengths = []
     eta = max(2, int(reduction_factor))
     for outcome in outcomes:
         values = outcome.oriented()
         length = values.size
-        resource = max(1, int(min_resource))
-        while resource <= values.size:
-            value = float(values[resource - 1])
-            competing = sorted([*rungs.get(resource, []), value])
-            rungs.setdefault(resource, []).append(value)
-            cutoff = competing[max(0, len(competing) // eta - 1)]
-            if value > cutoff:
-                length = resource
+        step = max(1, int(min_resource))
+        while step < values.size:
+            value = float(values[step])
+            competing = sorted([*rungs.get(step, []), value])
+            rungs.setdefault(step, []).append(value)
+            if value > competing[max(0, len(competing) // eta - 1)]:
+                length = step + 1
                 break
-            resource *= eta
+            step *= eta
         lengths.append(length)
     return _savings(outcomes, lengths, best)
 

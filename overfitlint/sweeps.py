@@ -10,11 +10,11 @@ import numpy as np
 
 from overfitlint.catalogue import load_catalogue
 from overfitlint.checks.curves import OFL301_READS
+from overfitlint.checks.sweep import trial_outcome
 from overfitlint.curves import Curves, json_float
 from overfitlint.engine.runner import EngineResult, resolve_thresholds, run_rules
 from overfitlint.loaders.trackers.run import Sweep
 from overfitlint.settings import Settings
-from overfitlint.sweep_measures import trial_outcome
 
 SWEEP_RULES = "OFL6"
 MAX_VIEW_POINTS = 200

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from overfitlint.catalogue import load_catalogue
-from overfitlint.checks.curves import OFL301_READS
+from overfitlint.checks.curves import OFL301_READS, judge_divergence
+from overfitlint.curves import Curves
 from overfitlint.engine.context import CheckContext
 from overfitlint.engine.registry import check
 from overfitlint.engine.runner import resolve_thresholds
@@ -22,12 +23,12 @@ from overfitlint.loaders.metric_names import tokens
 from overfitlint.loaders.trackers.run import as_number
 from overfitlint.sweep_measures import (
     TrialOutcome,
+    end_gap,
     halving_savings,
     median_pruner_savings,
     patience_savings,
     rank_biserial,
     spearman,
-    trial_outcome,
 )
 
 # What a hyperparameter is, from the tokens of its name (the last part of a dotted path)
@@ -85,6 +86,28 @@ def _epoch(value: float) -> int | float:
 def _limits(ctx: CheckContext) -> dict[str, Any]:
     resolved = resolve_thresholds(load_catalogue()["OFL301"], ctx.settings)
     return {name: resolved[name] for name in OFL301_READS}
+
+
+def trial_outcome(curves: Curves | None, limits: Mapping[str, Any]) -> TrialOutcome | None:
+    """None when the trial has no finite validation point."""
+    if curves is None or curves.val_loss is None:
+        return None
+    val = curves.val_loss.finite()
+    if len(val) == 0:
+        return None
+    lower = curves.loss.lower_is_better
+    oriented = val.values if lower else -val.values
+    best_index = int(np.argmin(oriented))
+    with np.errstate(all="ignore"):
+        verdict = judge_divergence(curves, limits)
+    return TrialOutcome(
+        values=val.values,
+        epochs=val.epochs,
+        lower_is_better=lower,
+        best_index=best_index,
+        gap=end_gap(curves, int(limits["patience"])),
+        verdict=verdict,
+    )
 
 
 @dataclass

@@ -102,7 +102,9 @@ def load_ray(
         folders = [f for f in folders if run_id in (f.name, _trial_id(f))]
         if not folders:
             raise InputError(f"{path}: no Ray Tune trial {run_id!r} here")
-    runs = [_trial(folder, statuses, train_metric, val_metric) for folder in folders]
+    read = [_trial(folder, statuses, train_metric, val_metric) for folder in folders]
+    _mark_stopped(read)
+    runs = [run for run, _ in read]
     if len(runs) == 1 and runs[0].curves is None:
         raise InputError(f"{folders[0]}: this Ray Tune trial reported no metrics")
     require_runs(runs, str(path), "Ray Tune trials")
@@ -158,17 +160,20 @@ def _experiment_state(path: Path) -> dict[str, Any]:
 
 def _trial(
     folder: Path, statuses: dict[str, str], train_metric: str | None, val_metric: str | None
-) -> TrackedRun:
+) -> tuple[TrackedRun, int]:
+    """The trial and the last training iteration it reported."""
     notes: list[str] = []
     params = _params(folder, notes)
     rows, source = _rows(folder, notes)
     metrics: dict[str, MetricPoints] = {}
     done = False
+    last_iteration = 0.0
     trial_id = folder.name
     for line, row in rows:
         x = row.get("training_iteration")
         if not isinstance(x, int | float):
             continue
+        last_iteration = max(last_iteration, float(x))
         done = done or row.get("done") is True
         trial_id = str(row.get("trial_id") or trial_id)
         for key, value in row.items():
@@ -190,17 +195,27 @@ def _trial(
     status = statuses.get(folder.name)
     if (folder / "error.txt").is_file() or status == "ERROR":
         state = "failed"
-    elif status in STATUS and status != "TERMINATED":
+    elif status in STATUS:
         state = STATUS[status]
-    elif done:
-        state = "finished"
-    else:
-        state = "pruned" if status == "TERMINATED" else "running"
-        if state == "pruned":
-            notes.append("stopped before it reported done: a scheduler or stopper ended it")
-    return TrackedRun(
+    else:  # no experiment state: a trial whose last result says done has finished
+        state = "finished" if done else "running"
+    run = TrackedRun(
         trial_id, folder.name, params, curves, state, notes=notes, meta=known_params(params)
     )
+    return run, int(last_iteration)
+
+
+def _mark_stopped(read: list[tuple[TrackedRun, int]]) -> None:
+    """A trial that finished at fewer iterations than the longest one was stopped early (by a
+    scheduler such as ASHA, or a stopper): Ray marks both TERMINATED."""
+    longest = max(iterations for _, iterations in read)
+    for run, iterations in read:
+        if run.state == "finished" and iterations < longest:
+            run.state = "pruned"
+            run.notes.append(
+                f"stopped at iteration {iterations} of the {longest} the longest trial ran "
+                "(a scheduler or stopper ended it, or its own stop condition)"
+            )
 
 
 def _params(folder: Path, notes: list[str]) -> dict[str, Any]:

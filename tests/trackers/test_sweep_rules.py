@@ -1,0 +1,141 @@
+"""OFL601-603 on sweeps written by Optuna, and the replayed pruners against Optuna's own."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from overfitlint.checks.sweep import trial_outcome
+from overfitlint.loaders.trackers import load_tracker
+from overfitlint.sweep_measures import (
+    halving_savings,
+    median_pruner_savings,
+    rank_biserial,
+    spearman,
+)
+from overfitlint.sweeps import judge_sweep, sweep_curves, sweep_view
+from tests.builders.sweep_curves import blend
+from tests.trackers.stores import Trial, enqueue, journal, write_optuna
+
+optuna = pytest.importorskip("optuna")
+
+
+def _sweep(tmp_path, trials, name="s"):
+    path = tmp_path / "journal.log"
+    write_optuna(journal(path), name, trials)
+    return load_tracker(path, study=name)
+
+
+def _codes(result):
+    return {finding.code: finding for finding in result.findings}
+
+
+def test_the_best_trial_overfits(tmp_path, best_overfits):
+    sweep = _sweep(tmp_path, best_overfits)
+    finding = _codes(judge_sweep(sweep))["OFL601"]
+    assert finding.severity == "error"
+    assert "trial 0" in finding.message and "overfit value" in finding.message
+    assert finding.evidence_value("objective_epoch") == 29
+    assert finding.evidence_value("best_epoch") == 10
+    assert finding.location.epoch == 29
+
+
+def test_a_healthy_best_trial_is_not_flagged(tmp_path, two_trials):
+    result = judge_sweep(_sweep(tmp_path, two_trials))
+    assert "OFL601" not in _codes(result)
+    assert "not enough trials" in _codes(result)["OFL603"].message
+
+
+@pytest.fixture(scope="module")
+def dropout_study(tmp_path_factory, dropout_sweep):
+    path = tmp_path_factory.mktemp("dropout") / "journal.log"
+    write_optuna(journal(path), "dropout", dropout_sweep)
+    return load_tracker(path, study="dropout")
+
+
+def test_compute_past_best_and_what_regularises(dropout_study):
+    findings = _codes(judge_sweep(dropout_study))
+    compute = findings["OFL602"]
+    assert compute.evidence_value("trials") == 10
+    assert compute.evidence_value("share_past_best") > 25
+    assert compute.evidence_value("earlystopping_saved") > 0
+    assert "EarlyStopping(patience=5) would have saved" in compute.message
+    effects = findings["OFL603"]
+    assert effects.evidence_value("supported") == ["dropout"]
+    assert "higher dropout goes with a smaller generalization gap" in effects.message
+    assert "lr" not in effects.evidence_value("supported")
+
+
+def test_per_run_curves_and_the_sweep_view(dropout_study):
+    assert len(sweep_curves(dropout_study)) == 10
+    view = sweep_view(dropout_study)
+    first = view[0]
+    assert first["best_epoch"] == 10 and first["diverging"] is True and first["verdict"] is None
+    assert len(first["x"]) == 30 and first["params"] == {"dropout": 0.0, "lr": 0.003}
+    assert view[-1]["diverging"] is False and first["gap"] > view[-1]["gap"]
+
+
+def _real_pruned_lengths(tmp_path, trials, pruner):
+    study = optuna.create_study(pruner=pruner, sampler=optuna.samplers.RandomSampler(seed=0))
+    enqueue(study, trials)
+
+    def objective(trial):
+        spec = trials[trial.number]
+        trial.suggest_categorical("dropout", sorted(t.params["dropout"] for t in trials))
+        for epoch, value in enumerate(spec.curves["val_loss"]):
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=len(trials))
+    return [len(t.intermediate_values) for t in study.trials]
+
+
+@pytest.mark.parametrize("kind", ["median", "halving"])
+def test_replayed_pruners_cut_where_optunas_own_do(tmp_path, kind):
+    trials = [
+        Trial(f"t{i}", {"dropout": rate}, blend(rate, seed=i))
+        for i, rate in enumerate([0.5, 0.1, 0.3, 0.0, 0.4, 0.2, 0.45, 0.05, 0.35, 0.15])
+    ]
+    if kind == "median":
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=4)
+    else:
+        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    lengths = _real_pruned_lengths(tmp_path, trials, pruner)
+    limits = {
+        "min_epochs": 8,
+        "patience": 5,
+        "min_rise": 5.0,
+        "min_z": 2.0,
+        "min_trend_z": 2.0,
+        "onset_rise": 2.5,
+        "smoothing": 5,
+        "max_train_change": 0.0,
+        "lr_increase": 0.1,
+        "lr_window": 3,
+    }
+    sweep = _sweep(tmp_path, trials)
+    outcomes = [trial_outcome(run.curves, limits) for run in sweep.runs]
+    if kind == "median":
+        savings = median_pruner_savings(outcomes, 3, 4, None)
+    else:
+        savings = halving_savings(outcomes, 1, 3, None)
+    assert savings.saved == sum(30 - n for n in lengths) > 0
+    assert savings.stopped == [i for i, n in enumerate(lengths) if n < 30]
+
+
+def test_effect_sizes_match_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=12)
+    y = 0.7 * x + rng.normal(size=12)
+    rho, p = spearman(x, y)
+    assert math.isclose(rho, stats.spearmanr(x, y).statistic, rel_tol=1e-9)
+    assert math.isclose(p, stats.spearmanr(x, y).pvalue, abs_tol=0.03)
+    group = x > 0
+    r, _ = rank_biserial(y, group)
+    u = stats.mannwhitneyu(y[group], y[~group]).statistic
+    assert math.isclose(r, 2 * u / (group.sum() * (~group).sum()) - 1, rel_tol=1e-9)
