@@ -1,7 +1,8 @@
 """Declarative pass/fail cases for every rule: tests/rules/cases/OFLxxx.yml.
 
 Each case names its inputs (a model built by a builder in case_inputs.py, logs
-given inline), optional settings and thresholds, and what the rule must say.
+given inline, or the trials of a sweep), optional settings and thresholds, and what
+the rule must say.
 Only the case's rule runs, and evidence combination is off, so a case tests its
 rule alone.
 """
@@ -18,7 +19,7 @@ from overfitlint.catalogue import load_catalogue
 from overfitlint.engine import run_rules
 from overfitlint.loaders import load_inputs
 from overfitlint.settings import Settings
-from tests.rules.case_inputs import BUILDERS
+from tests.rules.case_inputs import BUILDERS, sweep_of_trials
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -62,10 +63,12 @@ def test_rule_case(code: str, case: dict, tmp_path: Path) -> None:
         thresholds={code: case.get("thresholds", {})},
         **case.get("settings", {}),
     )
-    inputs = load_inputs(_inputs(case, tmp_path), settings)
-    findings = [
-        f for f in run_rules(inputs.model, inputs.curves, settings).findings if f.code == code
-    ]
+    if "trials" in case:  # a sweep: each trial's log read by the log loader
+        result = run_rules(None, [], settings, sweep=sweep_of_trials(case["trials"], tmp_path))
+    else:
+        inputs = load_inputs(_inputs(case, tmp_path), settings)
+        result = run_rules(inputs.model, inputs.curves, settings)
+    findings = [f for f in result.findings if f.code == code]
     if case["expect"] == "pass":
         assert findings == [], [f.message for f in findings]
         return
