@@ -32,6 +32,9 @@ def blend(dropout: float, epochs: int = 30, seed: int = 0) -> dict[str, list]:
     weight = min(1.0, max(0.0, dropout / 0.5))
     bad, good = curve("diverging", epochs, seed), curve("healthy", epochs, seed)
     return {
-        key: [round((1 - weight) * b + weight * g, 5) for b, g in zip(bad[key], good[key])]
+        key: [
+            round((1 - weight) * b + weight * g, 5)
+            for b, g in zip(bad[key], good[key], strict=True)
+        ]
         for key in bad
     }

@@ -151,6 +151,14 @@ def sweep_of_trials(trials: list[dict], tmp: Path):
         val = curves["val_loss"]
         objective = {"last": val[-1], "best": min(val)}.get(wanted, wanted)
         params = dict(spec.get("params", {}))
-        runs.append(TrackedRun(f"trial {index}", f"trial {index}", params, loaded, "finished",
-                               objective=float(objective)))
+        runs.append(
+            TrackedRun(
+                f"trial {index}",
+                f"trial {index}",
+                params,
+                loaded,
+                "finished",
+                objective=float(objective),
+            )
+        )
     return Sweep("cases", str(tmp), runs, choose_best(runs, "minimize"), "minimize")
