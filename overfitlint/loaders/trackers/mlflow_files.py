@@ -12,22 +12,31 @@ files with numpy (benchmarks/bench_trackers.py). The layout is stable and simple
     mlruns/<experiment id>/<run id>/tags/<key>             the value as text
 
 Metric keys with a ``/`` are sub-folders (``metrics/val/loss``). YAML is read with the safe
-loader only.
+loader only (a run's meta.yaml, whose four fields MLflow writes as plain scalars, is read
+line by line; see ``read_run_meta``).
 """
 
 from __future__ import annotations
 
-import warnings
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from overfitlint.errors import InputError
-from overfitlint.loaders.trackers.mlflow_runs import RawRun, pick_experiment, to_sweep
+from overfitlint.loaders.trackers.mlflow_runs import (
+    PARENT_TAG,
+    RUN_TAGS,
+    RawRun,
+    pick_experiment,
+    to_sweep,
+)
 from overfitlint.loaders.trackers.run import MetricPoints, Sweep, parse_param
 
 MAX_META_BYTES = 1 << 16
+RUN_META_KEYS = frozenset({"run_id", "run_name", "status", "lifecycle_stage"})
+NOT_PLAIN = tuple("'\"{[|>&*!")
 
 
 def _yaml_loader():
@@ -145,15 +154,17 @@ def load_file_store(
 
 def _read_run(folder: Path) -> RawRun | None:
     """The run in ``folder``; None when it is deleted (MLflow's trash)."""
-    meta = read_meta(folder / "meta.yaml")
+    meta = read_run_meta(folder / "meta.yaml")
     if meta.get("lifecycle_stage") == "deleted":
         return None
-    metrics, sources = _read_metrics(folder / "metrics")
-    params = {key: parse_param(value) for key, value in _read_values(folder / "params").items()}
-    tags = _read_values(folder / "tags")
+    base = str(folder)
+    metrics, sources = _read_metrics(os.path.join(base, "metrics"))
+    params = {key: parse_param(value) for key, value in _read_values(base, "params").items()}
+    name = str(meta.get("run_name") or "")
+    tags = _read_values(base, "tags", only=RUN_TAGS if not name else (PARENT_TAG,))
     return RawRun(
         run_id=str(meta.get("run_id") or folder.name),
-        name=str(meta.get("run_name") or ""),
+        name=name,
         status=str(meta.get("status", "")),
         params=params,
         tags=tags,
@@ -162,33 +173,63 @@ def _read_run(folder: Path) -> RawRun | None:
     )
 
 
-def _files(root: Path) -> list[tuple[str, Path]]:
-    """(key, file) for every file below ``root``; the key is the path below it."""
-    if not root.is_dir():
-        return []
-    found = []
-    for item in sorted(root.rglob("*")):
-        if item.is_file():
-            found.append((item.relative_to(root).as_posix(), item))
+def read_run_meta(path: Path) -> dict[str, Any]:
+    """The fields of a run's meta.yaml this reader uses. MLflow writes them as plain
+    top-level ``key: value`` lines, read as such (a thousand runs' worth of full YAML
+    parsing costs more than their metrics); a value that is not plain (quoted, a flow or
+    block collection, a tag or anchor) sends the file through the safe YAML loader."""
+    try:
+        text = path.read_bytes()[:MAX_META_BYTES].decode("utf-8", errors="replace")
+    except OSError:
+        return {}
+    found: dict[str, Any] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep or key not in RUN_META_KEYS:
+            continue
+        value = value.strip()
+        if value[:1] in NOT_PLAIN:
+            return read_meta(path)
+        found[key] = value
     return found
 
 
-def _read_values(root: Path) -> dict[str, str]:
+def _files(root: str, prefix: str = "") -> list[tuple[str, str]]:
+    """(key, file) for every file below ``root``, sorted; the key is the path below it
+    (``val/loss`` for a metric logged as "val/loss")."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if entry.is_dir():
+            found += _files(entry.path, f"{prefix}{entry.name}/")
+        elif entry.is_file():
+            found.append((prefix + entry.name, entry.path))
+    return found
+
+
+def _read_values(base: str, folder: str, only: tuple[str, ...] = ()) -> dict[str, str]:
+    root = os.path.join(base, folder)
+    listed = [(key, os.path.join(root, key)) for key in only] if only else _files(root)
     values = {}
-    for key, item in _files(root):
+    for key, item in listed:
         try:
-            values[key] = item.read_text(encoding="utf-8", errors="replace").strip()
+            with open(item, "rb") as handle:
+                values[key] = handle.read().decode("utf-8", errors="replace").strip()
         except OSError:
             continue
     return values
 
 
-def _read_metrics(root: Path) -> tuple[dict[str, MetricPoints], list[str]]:
+def _read_metrics(root: str) -> tuple[dict[str, MetricPoints], list[str]]:
     metrics: dict[str, MetricPoints] = {}
     sources: list[str] = []
     for key, item in _files(root):
         try:
-            text = item.read_text(encoding="utf-8", errors="replace")
+            with open(item, "rb") as handle:
+                text = handle.read().decode("utf-8", errors="replace")
         except OSError:
             continue
         rows = _metric_rows(text, item)
@@ -199,11 +240,11 @@ def _read_metrics(root: Path) -> tuple[dict[str, MetricPoints], list[str]]:
         points.values = rows[:, 1]
         points.lines = np.arange(1, rows.shape[0] + 1)
         metrics[key] = points
-        sources.append(str(item))
+        sources.append(item)
     return metrics, sources
 
 
-def _metric_rows(text: str, item: Path) -> np.ndarray | None:
+def _metric_rows(text: str, item: str) -> np.ndarray | None:
     """The file's rows as numbers, one row per line (None: an empty file)."""
     stripped = text.strip()
     if not stripped:
@@ -212,9 +253,10 @@ def _metric_rows(text: str, item: Path) -> np.ndarray | None:
     count = stripped.count("\n") + 1
     if width not in (2, 3):
         raise InputError(f"{item}:1: not an MLflow metric line (expected 'timestamp value step')")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # reports where parsing stopped
+    try:
         numbers = np.fromstring(stripped, sep=" ")  # the C text parser numpy has
+    except ValueError:  # a token that is not a number
+        numbers = np.zeros(0)
     if numbers.size != count * width:
         raise InputError(f"{item}: a line is not 'timestamp value step' numbers")
     return numbers.reshape(count, width)

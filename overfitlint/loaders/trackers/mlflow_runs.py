@@ -39,6 +39,8 @@ STATUS = {
 }
 PARENT_TAG = "mlflow.parentRunId"
 NAME_TAG = "mlflow.runName"
+RUN_TAGS = (NAME_TAG, PARENT_TAG)
+"""The tags the readers use: a run's name and, for nested runs, its parent."""
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from overfitlint.errors import InputError
-from overfitlint.loaders.trackers.mlflow_runs import RawRun, pick_experiment, to_sweep
+from overfitlint.loaders.trackers.mlflow_runs import RUN_TAGS, RawRun, pick_experiment, to_sweep
 from overfitlint.loaders.trackers.run import MetricPoints, Sweep, parse_param
 from overfitlint.loaders.trackers.sqlite_file import connect_read_only
 
@@ -82,43 +82,51 @@ def _read_runs(db: sqlite3.Connection, experiment_id: str, run_id: str | None) -
             args,
         )
     }
-    for table, target in (("params", "params"), ("tags", "tags")):
-        for uuid, key, value in db.execute(
-            f"SELECT t.run_uuid, t.key, t.value FROM {table} t JOIN runs r "
-            f"ON r.run_uuid = t.run_uuid WHERE {run_filter}",
-            args,
-        ):
-            text = "" if value is None else str(value)
-            getattr(runs[uuid], target)[key] = parse_param(text) if target == "params" else text
-    rows = db.execute(
-        "SELECT m.run_uuid, m.key, m.step, m.timestamp, m.value, m.is_nan FROM metrics m "
-        f"JOIN runs r ON r.run_uuid = m.run_uuid WHERE {run_filter}",
+    for uuid, key, value in db.execute(
+        "SELECT t.run_uuid, t.key, t.value FROM params t JOIN runs r "
+        f"ON r.run_uuid = t.run_uuid WHERE {run_filter}",
         args,
-    ).fetchall()
+    ):
+        runs[uuid].params[key] = parse_param("" if value is None else str(value))
+    for uuid, key, value in db.execute(  # only the tags the reader uses
+        "SELECT t.run_uuid, t.key, t.value FROM tags t JOIN runs r "
+        f"ON r.run_uuid = t.run_uuid WHERE {run_filter} AND t.key IN (?, ?)",
+        (*args, *RUN_TAGS),
+    ):
+        runs[uuid].tags[key] = "" if value is None else str(value)
+    others = db.execute(f"SELECT COUNT(*) FROM runs r WHERE NOT ({run_filter})", args).fetchone()[0]
+    select = "SELECT m.run_uuid, m.key, m.step, m.timestamp, m.value, m.is_nan FROM metrics m"
+    if others:
+        rows = db.execute(
+            f"{select} JOIN runs r ON r.run_uuid = m.run_uuid WHERE {run_filter}", args
+        ).fetchall()
+    else:  # every run of the store is wanted: no join
+        rows = db.execute(select).fetchall()
     _add_metrics(runs, rows)
     return list(runs.values())
 
 
 def _add_metrics(runs: dict[str, RawRun], rows: list[tuple]) -> None:
-    """Group all metric rows by run and key in numpy (one sort, no per-row Python work)."""
+    """Split all metric rows into one series per run and key: runs and keys numbered with a
+    dict, one numeric sort (the latest value of a step last), no per-row Python code."""
     if not rows:
         return
     uuids, keys, steps, stamps, values, is_nan = zip(*rows, strict=True)
-    run_codes, run_index = np.unique(np.asarray(uuids, dtype=object), return_inverse=True)
-    key_codes, key_index = np.unique(np.asarray(keys, dtype=object), return_inverse=True)
+    run_names, key_names = list(dict.fromkeys(uuids)), list(dict.fromkeys(keys))
+    run_code = {name: code for code, name in enumerate(run_names)}
+    key_code = {name: code for code, name in enumerate(key_names)}
+    n = len(uuids)
+    group = np.fromiter(map(run_code.__getitem__, uuids), np.int64, n) * len(key_names)
+    group += np.fromiter(map(key_code.__getitem__, keys), np.int64, n)
     step = np.asarray(steps, dtype=np.float64)
     value = np.asarray(values, dtype=np.float64)
     value[np.asarray(is_nan, dtype=bool)] = np.nan
-    stamp = np.asarray(stamps, dtype=np.float64)
-    order = np.lexsort((stamp, step, key_index, run_index))  # the latest value of a step last
-    run_index, key_index, step, value = (
-        run_index[order],
-        key_index[order],
-        step[order],
-        value[order],
-    )
-    group = run_index * len(key_codes) + key_index
-    starts = np.concatenate(([0], np.nonzero(np.diff(group))[0] + 1, [group.size]))
+    order = np.lexsort((np.asarray(stamps, dtype=np.float64), step, group))
+    group, step, value = group[order], step[order], value[order]
+    starts = np.concatenate(([0], np.nonzero(np.diff(group))[0] + 1, [n])).tolist()
     for start, end in itertools.pairwise(starts):
-        run = runs[run_codes[run_index[start]]]
-        run.metrics[key_codes[key_index[start]]] = MetricPoints(step[start:end], value[start:end])
+        run, key = divmod(int(group[start]), len(key_names))
+        if run_names[run] in runs:
+            runs[run_names[run]].metrics[key_names[key]] = MetricPoints(
+                step[start:end], value[start:end]
+            )

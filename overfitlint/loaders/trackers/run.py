@@ -8,6 +8,7 @@ how (an ``epoch`` metric, steps that count epochs, or an ``epochs`` parameter).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -131,17 +132,21 @@ def param_key(name: str) -> tuple[str, ...]:
     return tuple(tokens(last))
 
 
+@functools.lru_cache(maxsize=4096)
+def _meaning(name: str) -> str | None:
+    key = param_key(name)
+    return next((meaning for meaning, spellings in KNOWN_PARAMS.items() if key in spellings), None)
+
+
 def known_params(params: dict[str, Any]) -> dict[str, Any]:
     """{"dropout": 0.3, "lr": 0.001, ...} for params whose names say what they are."""
     found: dict[str, Any] = {}
     for name, value in params.items():
-        number = as_number(value)
-        if number is None:
+        meaning = _meaning(name)
+        number = as_number(value) if meaning else None
+        if number is None or meaning in found:
             continue
-        key = param_key(name)
-        for meaning, spellings in KNOWN_PARAMS.items():
-            if key in spellings and meaning not in found:
-                found[meaning] = int(number) if meaning in ("batch_size", "epochs") else number
+        found[meaning] = int(number) if meaning in ("batch_size", "epochs") else number
     return found
 
 
@@ -208,7 +213,7 @@ def build_curves(
     if pair is not None:
         pairing = Pairing(pair)
     else:
-        pairing = choose_pairs(list(series), source, train_metric, val_metric)
+        pairing = _pairing(tuple(series), source, train_metric, val_metric)
     notes.extend(pairing.notes)
     for name, parts in pairing.derived.items():
         series[name] = _summed(name, [series[p] for p in parts])
@@ -229,14 +234,45 @@ def build_curves(
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _same_names_pairing(
+    names: tuple[str, ...], train_metric: str | None, val_metric: str | None
+) -> Pairing:
+    return choose_pairs(list(names), "", train_metric, val_metric)
+
+
+def _pairing(
+    names: tuple[str, ...], source: str, train_metric: str | None, val_metric: str | None
+) -> Pairing:
+    """The pairs of a run's metric names: the runs of a sweep mostly log the same names, so
+    the choice is made once per set of names (a failed choice is redone to name the run)."""
+    try:
+        cached = _same_names_pairing(names, train_metric, val_metric)
+    except InputError:
+        return choose_pairs(list(names), source, train_metric, val_metric)
+    accuracy = cached.accuracy
+    return Pairing(
+        MetricPair(cached.loss.train, cached.loss.val, cached.loss.lower_is_better),
+        None
+        if accuracy is None
+        else MetricPair(accuracy.train, accuracy.val, accuracy.lower_is_better),
+        {name: list(parts) for name, parts in cached.derived.items()},
+        list(cached.notes),
+    )
+
+
 def _series(name: str, points: MetricPoints) -> Series:
     """One value per x (the last one logged), sorted by x."""
     x = np.asarray(points.x, dtype=np.float64)
     values = np.asarray(points.values, dtype=np.float64)
     lines = np.asarray(points.lines if len(points.lines) else np.zeros(x.size), dtype=np.int64)
-    order = np.argsort(x, kind="stable")
-    x, values, lines = x[order], values[order], lines[order]
-    last = np.concatenate((x[1:] != x[:-1], [True])) if x.size else np.zeros(0, bool)
+    steps = np.diff(x)
+    if np.all(steps > 0):  # the usual case: logged in order, once per x
+        return Series(name, x, values, lines, np.full(x.size, points.origin, dtype=np.int64))
+    if np.any(steps < 0):
+        order = np.argsort(x, kind="stable")
+        x, values, lines = x[order], values[order], lines[order]
+    last = np.concatenate((x[1:] != x[:-1], [True]))
     origins = np.full(int(last.sum()), points.origin, dtype=np.int64)
     return Series(name, x[last], values[last], lines[last], origins)
 
