@@ -85,12 +85,13 @@ def test_steps_are_placed_on_epochs_by_the_epoch_metric(tmp_path, two_trials):
 def test_tracking_server(mlflow_server, two_trials):
     write_mlflow(mlflow_server, two_trials, experiment="served")
     assert detect_tracker(mlflow_server) == "mlflow-server"
-    sweep = load_tracker(mlflow_server, experiment="served")
+    sweep = load_tracker(mlflow_server, experiment="served", timeout=60)  # a loaded machine
     _check_two(sweep, two_trials)
     run = _by_name(sweep)["overfits"]
-    assert [r.name for r in load_tracker(mlflow_server, run_id=run.source).runs] == ["overfits"]
+    one = load_tracker(mlflow_server, run_id=run.source, timeout=60)
+    assert [r.name for r in one.runs] == ["overfits"]
     with pytest.raises(InputError, match=r"no experiment named 'nope'; experiments: .*served"):
-        load_tracker(mlflow_server, experiment="nope")
+        load_tracker(mlflow_server, experiment="nope", timeout=60)
 
 
 def _one_line(error: pytest.ExceptionInfo) -> str:

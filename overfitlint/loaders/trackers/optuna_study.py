@@ -84,6 +84,16 @@ def _storage(path: Path, kind: str):
 
 def load_optuna(path: Path, kind: str, *, study: str | None = None) -> Sweep:
     """``kind``: "sqlite" or "journal"."""
+    try:
+        return _load(path, kind, study)
+    except InputError:
+        raise
+    except Exception as exc:  # the storage layer's own errors (SQLAlchemy, a damaged journal)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read the Optuna study: {first}") from exc
+
+
+def _load(path: Path, kind: str, study: str | None) -> Sweep:
     optuna = _optuna()
     storage = _storage(path, kind)
     names = optuna.get_all_study_names(storage)

@@ -258,9 +258,12 @@ def _rows(folder: Path, notes: list[str]) -> tuple[list[tuple[int, dict[str, Any
                     rows.append((number, row))
         return rows, results
     progress = folder / "progress.csv"
-    with progress.open(newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.DictReader(handle)
-        rows = [(number, _typed(row)) for number, row in enumerate(reader, start=2)]
+    try:
+        with progress.open(newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.DictReader(handle)
+            rows = [(number, _typed(row)) for number, row in enumerate(reader, start=2)]
+    except (OSError, csv.Error) as exc:
+        raise InputError(f"{progress}: not a readable CSV file: {exc}") from exc
     return rows, progress
 
 

@@ -20,7 +20,6 @@ from overfitlint.curves import Curves, MetricPair, Series
 from overfitlint.errors import InputError
 from overfitlint.loaders.metric_names import Pairing, choose_pairs, is_learning_rate, tokens
 
-STATES = ("finished", "pruned", "failed", "running")
 EPOCH_KEYS = ("epoch", "epochs", "trainer/epoch", "train/epoch")
 
 
