@@ -76,6 +76,7 @@ def write_wandb(folder: Path, trials: list[Trial]) -> Path:
                 }
                 run.log({**row, "epoch": epoch})
             run.finish()
+        wandb.teardown()  # the service writes the logs after finish() returns: wait for it
     return folder / "wandb"
 
 

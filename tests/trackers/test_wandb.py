@@ -68,6 +68,7 @@ def test_a_run_without_history_is_one_line(tmp_path):
         }.items():
             patch.setenv(key, value)
         wandb.init(project="empty", config={"dropout": 0.2}, dir=str(tmp_path)).finish()
+        wandb.teardown()
     with pytest.raises(InputError) as error:
         load_tracker(tmp_path / "wandb")
     assert "logged no metrics" in str(error.value) and "\n" not in str(error.value)

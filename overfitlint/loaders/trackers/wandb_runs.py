@@ -125,7 +125,13 @@ def _read_run(
     """The run and its summary (the last value W&B keeps of each key)."""
     log = run_log(folder)
     assert log is not None
-    records, cut = _records(log)
+    unreadable = None
+    try:
+        records, cut = _records(log)
+    except InputError as exc:  # one unreadable log (a run just starting) leaves the others
+        if len(run_folders(folder.parent)) <= 1:
+            raise
+        records, cut, unreadable = [], None, str(exc)
     config: dict[str, Any] = {}
     summary: dict[str, Any] = {}
     metrics: dict[str, MetricPoints] = {}
@@ -147,6 +153,8 @@ def _read_run(
     _fill_from_side_files(folder, config, summary)
     params = {k: v for k, v in _flatten(config).items() if not k.startswith("_wandb")}
     notes = [f"{log.name}: {cut}; read up to it"] if cut else []
+    if unreadable:
+        notes.append(unreadable)
     curves = None
     try:
         curves = build_curves(
