@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -150,3 +151,22 @@ def test_the_sweep_view_draws_at_most_200_points_and_keeps_the_best(tmp_path):
     best = int(np.argmin(long["val_loss"]))
     assert entry["best_epoch"] == best and best in entry["x"]
     assert entry["y"][entry["x"].index(best)] == entry["best_value"] == min(long["val_loss"])
+
+
+def test_the_entry_point_prints_runs_and_findings(tmp_path, best_overfits, capsys):
+    from overfitlint.loaders.trackers.__main__ import main
+
+    path = tmp_path / "journal.log"
+    write_optuna(journal(path), "s", best_overfits)
+    assert main([str(path), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["best_run"] == "trial 0"
+    assert [run["state"] for run in document["runs"]] == ["finished", "finished"]
+    assert "OFL601" in {finding["code"] for finding in document["findings"]}
+    assert main([str(path), "--study", "nope"]) == 2
+    assert "no Optuna study named 'nope'" in capsys.readouterr().err
+    assert main([str(path)]) == 1
+    text = capsys.readouterr().out
+    assert (
+        "trial 0 *best* [finished] dropout=0.0, weight_decay=0.0; 30 points; best epoch 10" in text
+    )
