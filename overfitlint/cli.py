@@ -87,6 +87,10 @@ def _probe_option(value, name: str):
         raise click.BadParameter(str(exc).split(": ", 1)[-1]) from None
 
 
+URL_PREFIXES = ("http://", "https://", "sqlite:///")
+"""PATHS that are addresses (a tracking server, a SQLite URL), kept as typed."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="overfitlint")
 def cli() -> None:
@@ -94,7 +98,7 @@ def cli() -> None:
 
 
 @cli.command(cls=_CheckCommand)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 @click.option(
     "--samples", type=click.IntRange(min=1, max=10**15), help="Number of training samples."
 )
@@ -277,11 +281,27 @@ def cli() -> None:
     callback=lambda ctx, param, value: _probe_option(value, "input_shape"),
     help="One input sample's shape for the probe, without the batch dimension (e.g. 3,32,32).",
 )
-def check(paths: tuple[Path, ...], **options) -> None:
+@click.option("--experiment", help="The MLflow experiment (name or id) of a tracker store.")
+@click.option(
+    "--run", "run_id", help="One run of a tracker store: an MLflow or W&B run id, a Ray trial."
+)
+@click.option("--study", help="The Optuna study, when the storage holds several.")
+@click.option(
+    "--timeout",
+    "server_timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds per request to an MLflow tracking server.",
+)
+def check(paths: tuple[str, ...], **options) -> None:
     """Check a model file and/or training logs: PATHS are told apart by content.
 
     Several model files make several runs (each log joins the model in its folder), or, with
     no PATHS, the config file's [[models]] manifest; one combined report and exit code.
+    A tracker store or study (mlruns/, mlflow.db, sqlite:///..., http://host:port, wandb/,
+    optuna.db, an Optuna journal, a Ray Tune folder) is a sweep: each run judged like a log,
+    and the sweep as a whole by the 6xx rules.
     """
     from overfitlint.command import CheckRequest, run_check
 
@@ -293,8 +313,10 @@ def check(paths: tuple[Path, ...], **options) -> None:
     order = ctx.meta.get(CONFIG_META + ".order", [])
     if options["fmt"] and "fmt" in from_config:
         order = [kind for kind in order if kind != "format"]  # formats from the config file
+    urls = tuple(p for p in paths if p.startswith(URL_PREFIXES))
     request = CheckRequest(
-        paths=paths,
+        paths=tuple(Path(p) for p in paths if p not in urls),
+        urls=urls,
         options={
             **options,
             "select": _split(options["select"]),

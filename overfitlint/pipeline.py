@@ -76,7 +76,7 @@ def check_one(
         ),
         findings=judgement.findings,
         verdict=judgement.verdict,
-        summary=Summary.of(judgement.findings, _failed(judgement.findings, settings.rules)),
+        summary=Summary.of(judgement.findings, failed_gate(judgement.findings, settings.rules)),
         checked=tuple(c.to_dict() for c in evaluation.checked),
         notes=facts.notes,
         data=facts.data.to_dict() if facts.data is not None else None,
@@ -94,11 +94,11 @@ def with_baseline(report: Report, baseline: Baseline, rules: RuleConfig) -> Repo
         findings=findings,
         suppressed=suppressed,
         baseline=info,
-        summary=Summary.of(findings, _failed(findings, rules)),
+        summary=Summary.of(findings, failed_gate(findings, rules)),
     )
 
 
-def _failed(findings: tuple[Finding, ...], rules: RuleConfig) -> bool:
+def failed_gate(findings: tuple[Finding, ...], rules: RuleConfig) -> bool:
     return failed(
         findings,
         fail_on=rules.fail_on,

@@ -57,12 +57,22 @@ class LoadHints:
     """--label: the label column of a table."""
     data_split_column: str | None = None
     """--split-column: the column naming each row's split."""
+    data_noise: bool = True
+    """Fit the label-noise model (OFL505 selected): the one data measure that trains a model."""
     spectral: bool = False
     """--spectral: measure each layer's weight spectrum (reads the tensor bytes)."""
     spectral_reference: Path | None = None
     """--spectral-reference: the base model of a fine-tune, to tell inherited layers apart."""
     spectral_device: str = "cpu"
     """Where the spectra are computed (the probe's --device: cpu, or cuda when it allows)."""
+    experiment: str | None = None
+    """--experiment: the MLflow experiment (name or id) of a tracker store."""
+    run_id: str | None = None
+    """--run: one run of a tracker store (MLflow run id, W&B run id, Ray Tune trial)."""
+    study: str | None = None
+    """--study: the Optuna study of a storage that holds several."""
+    server_timeout: float = 10.0
+    """--timeout: seconds per request to a tracking server."""
 
 
 @dataclass(frozen=True)

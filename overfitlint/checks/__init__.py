@@ -23,6 +23,7 @@ def registered() -> dict[str, RegisteredCheck]:
         past_best,
         regularization,
         spectral,
+        sweep,
         toolbox,
     )
 

@@ -70,6 +70,36 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
     )
 
 
+def load_sweep(source: str, hints: LoadHints):
+    """The runs of a tracker store or study (``loaders.trackers.Sweep``), narrowed by
+    --experiment, --run and --study."""
+    from overfitlint.loaders.trackers import load_tracker
+
+    return load_tracker(
+        source,
+        experiment=hints.experiment,
+        run_id=hints.run_id,
+        study=hints.study,
+        timeout=hints.server_timeout,
+        train_metric=hints.train_metric,
+        val_metric=hints.val_metric,
+    )
+
+
+def run_facts(run, hints: LoadHints) -> Facts:
+    """What the per-log rules see of one run of a sweep: its curves, its params as the
+    run's hparams (planned epochs, batch size...), and the samples the user stated."""
+    curves: tuple[Curves, ...] = ()
+    if run.curves is not None:
+        hparams = {**run.params, **run.meta, **dict(run.curves.meta.get("hparams") or {})}
+        curves = (replace(run.curves, meta={**run.curves.meta, "hparams": hparams}),)
+    return Facts(
+        curves=curves,
+        samples=sample_count(list(curves), hints.samples),
+        augmentation=hints.augmentation,
+    )
+
+
 def measured_data(hints: LoadHints, model: ModelFacts | None):
     """--data: the data set read and measured for the 5xx rules (nothing in it runs)."""
     from overfitlint.data import load_data, measure
@@ -78,7 +108,7 @@ def measured_data(hints: LoadHints, model: ModelFacts | None):
     for path in paths:
         confine(path, hints.root or find_root(path), "the --data file")
     facts = load_data(paths, label=hints.data_label, split_column=hints.data_split_column)
-    return measure(facts, model=model)
+    return measure(facts, model=model, noise=hints.data_noise)
 
 
 def with_spectra(model: ModelFacts, hints: LoadHints) -> ModelFacts:

@@ -162,3 +162,41 @@ BUILDERS: dict[str, Callable[..., Path]] = {
     "keras_model": keras_model,
     "spectral_mlp": spectral_mlp,
 }
+
+
+def sweep_of_trials(trials: list[dict], tmp: Path):
+    """A sweep from ``trials: [{curve: diverging|healthy|underfit, blend: DROPOUT,
+    params: {...}, objective: last|best|NUMBER}]``: each trial's curves are written as a
+    CSV log, read by the log loader, and ranked by its objective (lower is better)."""
+    from overfitlint import api
+    from overfitlint.loaders.trackers.run import Sweep, TrackedRun, choose_best
+    from tests.builders.sweep_curves import blend, curve
+
+    runs = []
+    for index, spec in enumerate(trials):
+        if "blend" in spec:
+            curves = blend(spec["blend"], seed=index)
+        else:
+            curves = curve(spec["curve"], seed=index)
+        path = tmp / f"trial{index}.csv"
+        rows = zip(curves["train_loss"], curves["val_loss"], strict=True)
+        path.write_text(
+            "epoch,loss,val_loss\n" + "".join(f"{e},{t},{v}\n" for e, (t, v) in enumerate(rows)),
+            encoding="utf-8",
+        )
+        loaded = api.read_log(path)
+        wanted = spec.get("objective", "last")
+        val = curves["val_loss"]
+        objective = {"last": val[-1], "best": min(val)}.get(wanted, wanted)
+        params = dict(spec.get("params", {}))
+        runs.append(
+            TrackedRun(
+                f"trial {index}",
+                f"trial {index}",
+                params,
+                loaded,
+                "finished",
+                objective=float(objective),
+            )
+        )
+    return Sweep("cases", str(tmp), runs, choose_best(runs, "minimize"), "minimize")
