@@ -129,11 +129,11 @@ def sweep_target(request: CheckRequest) -> SweepTarget | None:
             )
         found.append(target)
     for path in request.paths:
-        if formats.is_factory_spec(path) or not path.exists():
+        if formats.is_factory_spec(path) or not (path.exists() or path.is_symlink()):
             continue
+        confine(path, find_root(path), "the input")  # before a byte of it is read
         kind = detect_tracker(path)
         if kind is not None:
-            confine(path, find_root(path), "the input")
             found.append(SweepTarget(str(path), kind))
         elif path.is_file() and is_sqlite(path):
             raise InputError(

@@ -77,3 +77,24 @@ def single_link(path: Path, what: str) -> Path:
             "the repository, so it is refused"
         )
     return path
+
+
+MAX_TREE_ENTRIES = 500_000
+
+
+def confine_tree(folder: Path, root: Path, what: str = "the store") -> Path:
+    """``folder`` if no symlink inside it resolves outside ``root`` (a store whose files are
+    opened one by one: an MLflow mlruns/, a W&B or Ray Tune folder); else one line."""
+    confine(folder, root, what)
+    seen = 0
+    for current, folders, files in os.walk(folder, followlinks=False):
+        for name in (*folders, *files):
+            seen += 1
+            if seen > MAX_TREE_ENTRIES:
+                raise InputError(
+                    f"{folder}: {what} holds more than {MAX_TREE_ENTRIES:,} files and folders"
+                )
+            entry = Path(current) / name
+            if entry.is_symlink():
+                confine(entry, root, f"a file in {what}")
+    return folder

@@ -21,7 +21,7 @@ from overfitlint.facts import Facts, KeptEpoch, ModelFacts, OptimizerFacts
 from overfitlint.formats import Detected
 from overfitlint.loaders.logs import combine_logs, load_log, sample_count
 from overfitlint.loaders.models import load_model
-from overfitlint.paths import confine, find_root
+from overfitlint.paths import confine, confine_tree, find_root
 from overfitlint.settings import LoadHints
 
 # Epoch numbers in best-checkpoint file names: Lightning "epoch=12-step=...", Keras
@@ -73,8 +73,16 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
 def load_sweep(source: str, hints: LoadHints):
     """The runs of a tracker store or study (``loaders.trackers.Sweep``), narrowed by
     --experiment, --run and --study."""
-    from overfitlint.loaders.trackers import load_tracker
+    from overfitlint.loaders.trackers import detect_tracker, load_tracker
+    from overfitlint.loaders.trackers.sqlite_file import path_of_url
 
+    remote = source.startswith(("http://", "https://"))
+    local = None if remote else (path_of_url(source) or Path(source))
+    if local is not None:
+        root = hints.root or find_root(local)
+        confine(local, root, "the store")
+        if local.is_dir() and detect_tracker(local) is not None:
+            confine_tree(local, root, "the store")
     return load_tracker(
         source,
         experiment=hints.experiment,
