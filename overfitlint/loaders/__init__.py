@@ -167,6 +167,9 @@ def kept_epoch(model: ModelFacts | None, hints: LoadHints) -> KeptEpoch | None:
     if model is None:
         return None
     details = model.provenance.details
+    recorded = details.get("kept_epoch")
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        return KeptEpoch(float(recorded), str(details.get("kept_epoch_source") or "the model file"))
     epoch = details.get("epoch")
     if isinstance(epoch, int | float) and not isinstance(epoch, bool):
         return KeptEpoch(float(epoch), "checkpoint['epoch']")
