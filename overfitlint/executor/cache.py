@@ -11,8 +11,8 @@ reuses every entry.
 The folder is the user's, and may be shared by concurrent runs (CI jobs): an entry is written
 to a temporary file in its own folder and moved in place with ``os.replace``, so readers see
 a whole entry or none. Nothing in it is trusted further than JSON: entries are never
-unpickled, a symlink (or a hard link) anywhere below the folder is never followed, and an
-entry that is damaged, too large or for another key is a miss, checked again and rewritten.
+unpickled, a symlink anywhere below the folder is never followed, and an entry that is
+damaged, too large or for another key is a miss, checked again and rewritten.
 """
 
 from __future__ import annotations
@@ -103,9 +103,7 @@ class Cache:
             return None  # missing, or a symlink (ELOOP)
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
-                return None
-            if info.st_size > MAX_ENTRY_BYTES:
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
                 return None
             raw = handle.read(MAX_ENTRY_BYTES + 1)
         try:
