@@ -9,12 +9,13 @@ from pathlib import Path
 
 from overfitlint.executor.cache import Cache
 from overfitlint.report import Report
-from overfitlint.settings import Settings
+from overfitlint.settings import ProbeConfig, Settings
 from overfitlint.targets import Target, group
 from tests.builders.logs import keras_csv, overfit_curve
 from tests.conftest import write
 from tests.fleet.conftest import comparable, run
 
+NO_PROBE = Settings(probe=ProbeConfig(enabled=False))
 CHECK = ("check", "--no-probe", "--no-report", "--format", "json", "--cache", ".cache")
 
 
@@ -67,7 +68,7 @@ def _one_target(root: Path) -> Target:
 def _report(target: Target) -> Report:
     from overfitlint.pipeline import check_one
 
-    return check_one(target, Settings())
+    return check_one(target, NO_PROBE)
 
 
 def _same(found: Report | None, report: Report) -> bool:
@@ -78,7 +79,7 @@ def test_entries_are_never_read_through_a_symlink(small_fleet, tmp_path_factory)
     root, _ = small_fleet
     target = _one_target(root)
     cache = Cache(root / ".cache")
-    key = cache.key(target, Settings(), hash_inputs=False, config_path=None)
+    key = cache.key(target, NO_PROBE, hash_inputs=False, config_path=None)
     report = _report(target)
     cache.put(key, report)
     assert _same(cache.get(key), report)
@@ -102,7 +103,7 @@ def test_a_damaged_or_foreign_entry_is_a_miss_and_is_rewritten(small_fleet):
     root, _ = small_fleet
     target = _one_target(root)
     cache = Cache(root / ".cache")
-    key = cache.key(target, Settings(), hash_inputs=False, config_path=None)
+    key = cache.key(target, NO_PROBE, hash_inputs=False, config_path=None)
     report = _report(target)
     cache.put(key, report)
     entry = root / ".cache" / "v1" / key[:2] / f"{key}.json"
@@ -116,7 +117,7 @@ def test_a_damaged_or_foreign_entry_is_a_miss_and_is_rewritten(small_fleet):
 def test_concurrent_writers_leave_whole_entries(small_fleet):
     root, _ = small_fleet
     target = _one_target(root)
-    key = Cache(root / ".cache").key(target, Settings(), hash_inputs=False, config_path=None)
+    key = Cache(root / ".cache").key(target, NO_PROBE, hash_inputs=False, config_path=None)
     report = _report(target)
     seen: list[Report | None] = []
 
