@@ -25,7 +25,7 @@ from pathlib import Path
 
 from overfitlint.baseline import Baseline
 from overfitlint.errors import InputError
-from overfitlint.executor.failed import Failure, failed_report
+from overfitlint.executor.failed import FAILED_CODE, Failure, failed_report
 from overfitlint.executor.process import Outcome, run_in_processes
 from overfitlint.executor.progress import FleetProgress
 from overfitlint.pipeline import check_one, with_baseline
@@ -53,7 +53,7 @@ class FleetOptions:
 class FleetRun:
     reports: list[Report]
     cached: int = 0
-    failed: int = 0
+    """How many reports came from the cache."""
 
 
 def run_targets(
@@ -80,14 +80,9 @@ def run_targets(
     if jobs == 0:
         jobs = os.cpu_count() or 1
     progress = FleetProgress(len(targets), executor=executor, enabled=options.progress)
-    cache = None
-    if options.cache is not None:
-        from overfitlint.executor.cache import Cache
-
-        cache = Cache(options.cache)
+    cache = _open_cache(options.cache)
     results: dict[int, Report | InputError] = {}
     keys: dict[int, str | None] = {}
-    todo: list[int] = []
     for index, target in enumerate(targets):
         key = (
             cache.key(target, settings, hash_inputs=hash_inputs, config_path=config_path)
@@ -95,17 +90,16 @@ def run_targets(
             else None
         )
         reused = cache.get(key) if cache and key else None
-        if reused is not None:
+        if reused is None:
+            keys[index] = key
+        else:
             results[index] = reused
             progress.finish(index, cached=True)
-        else:
-            keys[index] = key
-            todo.append(index)
-    started: dict[int, float] = {}
-    failed = 0
+    todo = list(keys)
     events = _dispatch(
         [targets[i] for i in todo], settings, executor, jobs, hash_inputs, config_path, options
     )
+    started: dict[int, float] = {}
     try:
         for position, outcome in events:
             index = todo[position]
@@ -114,34 +108,40 @@ def run_targets(
                 progress.start(index)
                 continue
             if isinstance(outcome, Failure):
+                seconds = time.monotonic() - started.get(index, time.monotonic())
                 outcome = failed_report(
-                    targets[index],
-                    settings,
-                    outcome,
-                    hash_inputs=hash_inputs,
-                    config_path=config_path,
-                    seconds=time.monotonic() - started.get(index, time.monotonic()),
-                )
-                failed += 1
-                progress.finish(index, failed=True)
-            else:
-                progress.finish(index)
-                key = keys[index]
-                if cache and key and isinstance(outcome, Report):
-                    cache.put(key, outcome)
+                    targets[index], settings, outcome, hash_inputs=hash_inputs,
+                    config_path=config_path, seconds=seconds,
+                )  # fmt: skip
+            elif cache and keys[index] and isinstance(outcome, Report):
+                cache.put(keys[index], outcome)
+            progress.finish(index, failed=isinstance(outcome, Report) and _not_checked(outcome))
             results[index] = outcome
+    except BaseException:
+        progress.close(summary=False)
+        raise
     finally:
         events.close()  # an executor stops its workers even when this loop is left early
-        progress.close(summary=len(targets) > 1 or cache is not None)
-    reports = []
-    for index in range(len(targets)):
-        result = results[index]
-        if isinstance(result, InputError):
-            raise result
-        reports.append(
-            result if baseline is None else with_baseline(result, baseline, settings.rules)
-        )
-    return FleetRun(reports, cached=len(targets) - len(todo), failed=failed)
+    errors = [results[i] for i in range(len(targets)) if isinstance(results[i], InputError)]
+    progress.close(summary=not errors and (len(targets) > 1 or cache is not None))
+    if errors:
+        raise errors[0]
+    reports = [results[i] for i in range(len(targets))]
+    if baseline is not None:
+        reports = [with_baseline(r, baseline, settings.rules) for r in reports]
+    return FleetRun(reports, cached=len(targets) - len(todo))
+
+
+def _open_cache(folder: Path | None):
+    if folder is None:
+        return None
+    from overfitlint.executor.cache import Cache
+
+    return Cache(folder)
+
+
+def _not_checked(report: Report) -> bool:
+    return any(f.code == FAILED_CODE for f in report.findings)
 
 
 def _dispatch(

@@ -42,7 +42,8 @@ class FleetProgress:
         self.done += 1
         self.failed += failed
         self.cached += cached
-        self._draw(force=self.done == self.total)
+        if not self.running or self.done == self.total:  # else the next start redraws it
+            self._draw(force=self.done == self.total)
 
     def summary(self) -> str:
         seconds = self.clock() - self.started_at
