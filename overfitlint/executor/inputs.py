@@ -78,12 +78,12 @@ def _folder_files(folder: Path) -> Iterator[Path]:
 
 def _external_data(path: Path) -> Iterator[Path]:
     """The files an ONNX model keeps its tensors in, inside its folder (others are refused by
-    the loader anyway)."""
-    import onnx
+    the loader anyway). The graph is read as the loader reads it, without the tensor bytes."""
+    from overfitlint.loaders.models.onnx import read_model
 
     try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception:  # a damaged model: the check itself says so
+        model, _ = read_model(path)
+    except InputError:  # a damaged model: the check itself says so
         return
     folder = path.parent
     seen = set()

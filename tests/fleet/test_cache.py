@@ -135,3 +135,28 @@ def test_concurrent_writers_leave_whole_entries(small_fleet):
     assert len(seen) == 120 and all(_same(found, report) for found in seen)
     shard = root / ".cache" / "v1" / key[:2]
     assert [p.name for p in shard.iterdir()] == [f"{key}.json"]  # no temporary files left
+
+
+def test_the_key_covers_the_files_the_loaders_read_beside_the_inputs(small_fleet):
+    from overfitlint.executor.inputs import files_read
+    from overfitlint.formats import detect
+
+    root, _ = small_fleet
+    onnx_target = _one_target(root)
+    lightning = group(
+        [
+            detect(root / "models" / "l0" / "model.onnx"),
+            detect(root / "models" / "l0" / "version_0" / "metrics.csv"),
+        ]
+    )[0]
+    assert {p.name for p in files_read(onnx_target, NO_PROBE)} == {"model.onnx", "weights.bin"}
+    assert {p.name for p in files_read(lightning, NO_PROBE)} == {
+        "model.onnx",
+        "metrics.csv",
+        "hparams.yaml",
+    }
+    cache = Cache(root / ".cache")
+    before = cache.key(onnx_target, NO_PROBE, hash_inputs=False, config_path=None)
+    weights = root / "models" / "m00" / "weights.bin"
+    weights.write_bytes(weights.read_bytes()[::-1])
+    assert cache.key(onnx_target, NO_PROBE, hash_inputs=False, config_path=None) != before
