@@ -145,7 +145,12 @@ def _wants_gpu(settings: Settings, cluster_gpus: float) -> bool:
     probe = settings.probe
     if not probe.enabled:
         return False
-    if probe.device.startswith("cuda"):
+    if probe.device.startswith("cuda:"):
+        raise InputError(
+            f"--device {probe.device}: Ray gives each probing task a GPU of its own (it sees "
+            "only that one); give --device cuda or auto"
+        )
+    if probe.device == "cuda":
         if cluster_gpus < 1:
             raise InputError(
                 f"--device {probe.device}: the Ray cluster has no GPU; give --device auto or cpu"

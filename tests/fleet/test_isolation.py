@@ -68,7 +68,6 @@ def test_shipped_paths_stay_in_the_scratch_folder(tmp_path):
         ("auto", True, 0, False),
         ("auto", True, 4, True),
         ("cuda", True, 2, True),
-        ("cuda:1", True, 2, True),
         ("cpu", True, 4, False),
         ("auto", False, 4, False),
     ],
@@ -81,3 +80,5 @@ def test_probe_tasks_ask_for_a_gpu_when_the_probe_runs_on_cuda(device, enabled, 
 def test_cuda_on_a_cluster_without_gpus_is_refused():
     with pytest.raises(InputError, match="the Ray cluster has no GPU"):
         _wants_gpu(Settings(probe=ProbeConfig(device="cuda")), 0)
+    with pytest.raises(InputError, match="give --device cuda or auto"):
+        _wants_gpu(Settings(probe=ProbeConfig(device="cuda:1")), 4)  # Ray picks the GPU
