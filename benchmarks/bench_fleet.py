@@ -151,7 +151,7 @@ def per_target_costs(root: Path, count: int) -> dict[str, float]:
         )
         for i in range(count)
     ]
-    cache = Cache(Path(tempfile.mkdtemp(prefix="bench-cache-")))
+    cache = Cache(root / ".cache-keys")
     started = time.perf_counter()
     for target in targets:
         cache.key(target, settings, hash_inputs=False, config_path=None)
