@@ -223,6 +223,35 @@ def cli() -> None:
     help="Check several models in this many parallel processes (0: one per CPU).",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(["serial", "process", "ray"]),
+    help="Where the checks run: in this process, in --jobs worker processes, or as Ray tasks "
+    "[default: process with --jobs N or --target-timeout, else serial].",
+)
+@click.option(
+    "--ray-address",
+    help="The Ray cluster to run on (--executor ray) [default: $RAY_ADDRESS, else a local "
+    "instance with --jobs CPUs].",
+)
+@click.option(
+    "--ship-inputs",
+    is_flag=True,
+    help="With --executor ray: send each target's files to its worker instead of reading "
+    "them from storage the workers share.",
+)
+@click.option(
+    "--target-timeout",
+    type=click.FloatRange(min=0, min_open=True, max=86400 * 7),
+    help="Seconds one target's check may take (process and ray executors); a target past it "
+    "is reported as not checked (OFL902) and the others go on.",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep each target's report in this folder and reuse it while the target's files, "
+    "the settings and the tool are unchanged.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),

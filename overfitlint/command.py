@@ -21,7 +21,7 @@ from overfitlint.catalogue import load_catalogue
 from overfitlint.config import Config
 from overfitlint.engine.selection import Selection, check_selectors, resolve
 from overfitlint.errors import InputError
-from overfitlint.executor import run_targets
+from overfitlint.executor import FleetOptions, run_targets
 from overfitlint.paths import confine, find_root
 from overfitlint.pipeline import with_baseline
 from overfitlint.render import github_summary, render
@@ -176,6 +176,20 @@ def targets_from(paths: tuple[Path, ...], config: Config, request: CheckRequest)
     )
 
 
+def fleet_options(options: Mapping[str, Any]) -> tuple[str, FleetOptions]:
+    """The executor (--executor; else process for --jobs N or --target-timeout) and its options."""
+    timeout = options.get("target_timeout")
+    executor = options.get("executor") or (
+        "process" if options["jobs"] != 1 or timeout else "serial"
+    )
+    return executor, FleetOptions(
+        ray_address=options.get("ray_address"),
+        ship_inputs=bool(options.get("ship_inputs")),
+        timeout=timeout,
+        cache=options.get("cache"),
+    )
+
+
 def run_check(request: CheckRequest) -> int:
     options = request.options
     config = request.config or Config()
@@ -216,15 +230,18 @@ def run_check(request: CheckRequest) -> int:
             report = _rebaselined(report, options["write_baseline"], settings)
         html_targets = _html_targets([report], options, root, inputs) if write_html else []
     else:
-        reports = run_targets(
+        executor, fleet = fleet_options(options)
+        run = run_targets(
             targets,
             settings,
-            executor="process" if options["jobs"] != 1 else "serial",
+            executor=executor,
             jobs=options["jobs"],
             baseline=baseline,
             hash_inputs=hash_inputs,
             config_path=config_path,
+            options=fleet,
         )
+        reports = run.reports
         report = (
             reports[0]
             if len(reports) == 1
@@ -234,8 +251,9 @@ def run_check(request: CheckRequest) -> int:
                     time.perf_counter() - clock,
                     settings.rules.fail_on,
                     options["jobs"],
-                    "process" if options["jobs"] != 1 else "serial",
+                    executor,
                     config_path,
+                    cached=run.cached,
                 ),
                 tuple(reports),
             )

@@ -422,6 +422,7 @@ class MultiRunInfo:
             "seconds": round(self.seconds, 3),
             "fail_on": self.fail_on,
             "jobs": self.jobs,
+            "executor": self.executor,
             "cached": self.cached,
         }
         if self.config:

@@ -137,8 +137,8 @@ class Settings:
 
 
 PATH_FIELDS = frozenset({"weights", "root", "data", "spectral_reference"})
+"""A path (``ProbeConfig.data``), or a tuple of paths when saved as a list (``LoadHints.data``)."""
 TUPLE_FIELDS = frozenset({"selected", "input_shape"})
-PATH_TUPLE_FIELDS = frozenset({"data"})
 
 
 def _plain(value: Any) -> Any:
@@ -157,10 +157,8 @@ def _build(kind: type, data: Mapping[str, Any]) -> Any:
         if item.name not in data:
             continue
         value = data[item.name]
-        if value is not None and item.name in PATH_FIELDS and not isinstance(value, list):
-            value = Path(value)
-        elif item.name in PATH_TUPLE_FIELDS:
-            value = tuple(Path(v) for v in value or ())
+        if value is not None and item.name in PATH_FIELDS:
+            value = tuple(map(Path, value)) if isinstance(value, list) else Path(value)
         elif value is not None and item.name in TUPLE_FIELDS:
             value = tuple(value)
         values[item.name] = value

@@ -274,6 +274,11 @@ def render_text(report: AnyReport, *, color: bool = False) -> str:
     summary = report.summary
     failed = sum(1 for run in report.runs if run.summary.failed)
     out.append(f"Checked {len(report.runs)} models ({failed} failed), {counts_text(summary)}.")
+    if report.run.cached:
+        out.append(
+            f"Reused {report.run.cached} of {len(report.runs)} reports from the cache "
+            "(their files, settings and the tool unchanged)."
+        )
     out.append(f"Overall verdict: {verdict_line(report.verdict)}")
     out.append(f"Overall result: {gate_word(summary)} (--fail-on {plain(report.run.fail_on)}).")
     return "\n".join(out) + "\n"
