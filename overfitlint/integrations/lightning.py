@@ -51,17 +51,21 @@ class LightningWeights:
         self.trainer = trainer
         self.module = module
         self.metric: str | None = None
+        """The monitored metric: rank 0's monitor tells it (``monitor``), others are told."""
         self.lower_is_better = True
+        self.monitor: Monitor | None = None
         self.memory = StateDictKeeper(module)
 
     def _checkpoint(self) -> ModelCheckpoint | None:
         callback = self.trainer.checkpoint_callback
-        mode = "min" if self.lower_is_better else "max"
+        metric, lower = self.metric, self.lower_is_better
+        if self.monitor is not None and self.monitor.pair is not None:
+            metric, lower = self.monitor.pair.val, self.monitor.pair.lower_is_better
         if (
             isinstance(callback, ModelCheckpoint)
-            and self.metric is not None
-            and callback.monitor == self.metric
-            and callback.mode == mode
+            and metric is not None
+            and callback.monitor == metric
+            and callback.mode == ("min" if lower else "max")
         ):
             return callback
         return None
@@ -135,6 +139,8 @@ class OverfitLintCallback(pl.Callback):
             name=f"live Lightning run ({type(pl_module).__name__})",
             log=_say,
         )
+        if self.weights is not None:
+            self.weights.monitor = self.lint
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.sanity_checking:
