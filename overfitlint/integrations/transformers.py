@@ -62,6 +62,11 @@ def tracked_metric(args: TrainingArguments) -> str | None:
     return name if name.startswith("eval_") else f"eval_{name}"
 
 
+def _strategy(value: Any) -> str:
+    """ "epoch", "steps", "no", ... from an enum or a string."""
+    return str(getattr(value, "value", value))
+
+
 class TrainerWeights:
     """The best evaluation's weights: the Trainer's own best checkpoint when it tracks the
     same metric and saves at every evaluation, else a copy in host memory."""
@@ -69,16 +74,24 @@ class TrainerWeights:
     def __init__(self, model: torch.nn.Module, args: TrainingArguments, state: TrainerState):
         self.model, self.args, self.state = model, args, state
         self.metric: str | None = None
+        """The monitored metric: process zero's monitor tells it (``monitor``), others are
+        told."""
+        self.monitor: Monitor | None = None
         self.best_step: int | None = None
         self.memory = StateDictKeeper(model)
 
     def _trainer_tracks(self) -> bool:
+        """Does the Trainer save a checkpoint at every evaluation and track our metric?"""
         args = self.args
+        metric = self.metric
+        if self.monitor is not None and self.monitor.pair is not None:
+            metric = self.monitor.pair.val
+        save, evaluate = _strategy(args.save_strategy), _strategy(args.eval_strategy)
         return (
-            self.metric is not None
-            and tracked_metric(args) == self.metric
-            and str(args.save_strategy) == str(args.eval_strategy)
-            and (str(args.save_strategy).endswith("epoch") or args.save_steps == args.eval_steps)
+            metric is not None
+            and tracked_metric(args) == metric
+            and save == evaluate
+            and (save == "epoch" or (save == "steps" and args.save_steps == args.eval_steps))
         )
 
     def snapshot(self) -> None:
@@ -171,6 +184,8 @@ class OverfitLintCallback(TrainerCallback):
             name=f"live Trainer run ({type(model).__name__})",
             log=_say,
         )
+        if self.weights is not None:
+            self.weights.monitor = self.lint
 
     def on_log(
         self,

@@ -135,3 +135,22 @@ def test_another_process_does_not_judge_or_log(tmp_path, caplog):
         callback.on_train_end(args, state, TrainerControl())
     assert callback.lint is None and not caplog.records
     assert not (tmp_path / "run.html").exists()
+
+
+def test_the_trainers_best_checkpoint_is_loaded_when_it_tracks_the_metric(tmp_path):
+    callback = OverfitLintCallback(action="stop", report=tmp_path / "run.json")
+    trainer, losses = _train(
+        tmp_path,
+        callback,
+        noise=0.25,
+        epochs=60,
+        lr=1e-3,
+        save_strategy="epoch",
+        metric_for_best_model="eval_loss",
+    )
+    best = int(np.argmin(losses))
+    assert callback.weights.memory._best is None  # no copy was kept in memory
+    assert (
+        callback.lint.restored == f"restored from the best checkpoint checkpoint-{10 * (best + 1)}"
+    )
+    assert trainer.evaluate()["eval_loss"] == pytest.approx(losses[best], rel=1e-5)
