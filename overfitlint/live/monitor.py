@@ -170,6 +170,7 @@ class Monitor:
         self._last_full = -(10**9)
         self._next_round = FIRST_ROUND
         self._logged: set[str] = set()
+        self._pairing_said = False
         self._started = time.perf_counter()
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._judged: api.Judged | None = None
@@ -215,7 +216,13 @@ class Monitor:
         if self.pair is not None and self.pair.val:
             return
         names = self.history.names
-        self.pair, self.accuracy = pair_metrics(names, self.monitor, self.name)
+        try:
+            self.pair, self.accuracy = pair_metrics(names, self.monitor, self.name)
+        except InputError as exc:  # no loss, a name that fits twice, a monitor not reported
+            if not self._pairing_said:
+                self._pairing_said = True
+                self.log("warning", f"overfitlint: {exc}; name the metric with monitor=NAME")
+            return
         if self.monitor is not None:
             try:
                 self.accuracy = choose_pairs(names, self.name).accuracy

@@ -174,3 +174,27 @@ def test_the_full_rule_runs_rarely_on_a_long_noisy_run():
         monitor.update(epoch=epoch, loss=1.0 / (1 + 0.01 * epoch), val_loss=val)
     assert monitor.stopped_at is None
     assert monitor.full_runs < 300
+
+
+def test_a_metric_it_cannot_find_is_said_once_and_training_goes_on():
+    said, log = _messages()
+    monitor = Monitor(action="stop", monitor="val_los", log=log)
+    for epoch in range(5):
+        assert not monitor.update(epoch=epoch, loss=1.0, val_loss=0.5).should_stop
+    warnings = [text for severity, text in said if severity == "warning"]
+    assert len(warnings) == 1 and "'val_los' is not a column" in warnings[0]
+    assert "monitor=NAME" in warnings[0]
+    monitor.finish()
+    assert "without a validation metric" in said[-1][1]
+
+
+def test_an_accuracy_is_watched_higher_is_better():
+    monitor = Monitor(action="stop", monitor="val_accuracy", log=_messages()[1])
+    for epoch in range(40):
+        accuracy = 0.5 + 0.03 * epoch if epoch <= 10 else 0.8 - 0.02 * (epoch - 10)
+        status = monitor.update(
+            epoch=epoch, accuracy=0.5 + 0.012 * epoch, val_accuracy=accuracy, loss=1.0
+        )
+        if status.should_stop:
+            break
+    assert monitor.best_epoch == 10 and monitor.stopped_at is not None
