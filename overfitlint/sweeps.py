@@ -30,15 +30,12 @@ from overfitlint.engine import evaluate, finalize
 from overfitlint.engine.evaluate import resolve_thresholds
 from overfitlint.facts import Facts
 from overfitlint.loaders.trackers.run import Sweep, TrackedRun
-from overfitlint.pipeline import failed_gate, with_baseline
+from overfitlint.pipeline import assemble_report, with_baseline
 from overfitlint.report import (
     InputFile,
     MultiReport,
     MultiRunInfo,
     Report,
-    RulesRun,
-    RunInfo,
-    Summary,
     SweepInfo,
     TrialInfo,
     file_sha256,
@@ -186,31 +183,19 @@ def _report(
     catalogue = load_catalogue()
     evaluation = evaluate(facts, rules, registered(), catalogue)
     judgement = finalize(evaluation, facts, rules, catalogue)
-    run = RunInfo(
+    report = assemble_report(
+        facts,
+        evaluation,
+        judgement,
+        rules,
         started_at=started_at,
         seconds=time.perf_counter() - clock,
-        fail_on=rules.fail_on,
-        fail_on_risk=rules.fail_on_risk,
-        samples=facts.samples.value if facts.samples else None,
-        samples_source=facts.samples.source if facts.samples else None,
-        config=config_path,
-        name=name,
-    )
-    return Report(
-        run=run,
         inputs=(store,),
-        model=None,
-        logs=facts.curves,
-        rules=RulesRun(
-            evaluation.ran, evaluation.skipped, evaluation.thresholds, evaluation.crashed
-        ),
-        findings=judgement.findings,
-        verdict=judgement.verdict,
-        summary=Summary.of(judgement.findings, failed_gate(judgement.findings, rules)),
-        checked=tuple(c.to_dict() for c in evaluation.checked),
+        config_path=config_path,
+        name=name,
         notes=notes,
-        trial=trial,
     )
+    return replace(report, trial=trial)
 
 
 def _plain(value: Any) -> Any:

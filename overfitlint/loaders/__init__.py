@@ -70,6 +70,17 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
     )
 
 
+STORE_READS = {
+    # the files each folder reader opens (a link elsewhere, e.g. W&B's debug logs, is not read)
+    "wandb": lambda p: p.suffix == ".wandb" or p.name in ("config.yaml", "wandb-summary.json"),
+    "ray": lambda p: (
+        p.name in ("result.json", "progress.csv", "params.json")
+        or p.name.startswith("experiment_state-")
+    ),
+}
+"""MLflow's file store is read whole (metrics/, params/, tags/, meta.yaml): every link counts."""
+
+
 def load_sweep(source: str, hints: LoadHints):
     """The runs of a tracker store or study (``loaders.trackers.Sweep``), narrowed by
     --experiment, --run and --study."""
@@ -81,8 +92,9 @@ def load_sweep(source: str, hints: LoadHints):
     if local is not None:
         root = hints.root or find_root(local)
         confine(local, root, "the store")
-        if local.is_dir() and detect_tracker(local) is not None:
-            confine_tree(local, root, "the store")
+        kind = detect_tracker(local) if local.is_dir() else None
+        if kind is not None:
+            confine_tree(local, root, "the store", STORE_READS.get(kind, bool))
     return load_tracker(
         source,
         experiment=hints.experiment,
