@@ -12,8 +12,9 @@ class DataBudget:
 
     max_file_bytes: int = 8 << 30
     """Largest input file (or folder of Arrow files) accepted, by its size on disk."""
-    max_decoded_bytes: int = 4 << 30
-    """Largest array an npz member may decode to (its header is read before its data)."""
+    max_decoded_bytes: int = 1 << 30
+    """Most bytes the four npz arrays taken may decode to together, from their headers, before
+    any data is read (an npz is read whole; larger sets belong in Parquet, read by column)."""
     max_rows: int = 2_000_000
     """Rows (or images) per split; more: a sample of this many is taken, with a note."""
     max_cells: int = 200_000_000

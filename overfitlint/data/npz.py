@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -52,7 +53,7 @@ def parse_name(name: str) -> tuple[str, str] | None:
     return role, split
 
 
-def _headers(path: Path, budget: DataBudget) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+def _headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     headers = {}
     try:
         with zipfile.ZipFile(path) as archive:
@@ -60,11 +61,6 @@ def _headers(path: Path, budget: DataBudget) -> dict[str, tuple[tuple[int, ...],
                 if not info.filename.endswith(".npy"):
                     continue
                 name = info.filename[: -len(".npy")]
-                if info.file_size > budget.max_decoded_bytes:
-                    raise InputError(
-                        f"{path}: array {name!r} is {info.file_size:,} bytes, over the data "
-                        f"budget of {budget.max_decoded_bytes:,} bytes"
-                    )
                 with archive.open(info) as member:
                     version = np.lib.format.read_magic(member)
                     read_header = (
@@ -119,8 +115,17 @@ def read_npz(
     path: Path, budget: DataBudget, notes: list[str]
 ) -> tuple[DataArrays, str, list[str], list[str], str, dict[str, int]]:
     """(arrays, kind, features, classes, task, source rows per split)."""
-    headers = _headers(path, budget)
+    headers = _headers(path)
     chosen = _choose(path, list(headers), notes)
+    decoded = sum(
+        math.prod(headers[name][0]) * headers[name][1].itemsize for name in chosen.values()
+    )
+    if decoded > budget.max_decoded_bytes:
+        raise InputError(
+            f"{path}: {', '.join(chosen.values())} decode to {decoded:,} bytes, over the data "
+            f"budget of {budget.max_decoded_bytes:,}: save a sample, or a Parquet table "
+            "(read by column, sampled)"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             raw = {key: archive[name] for key, name in chosen.items()}

@@ -314,3 +314,14 @@ def test_table_arrays_keep_pyarrow_types(tmp_path):
     np.testing.assert_array_equal(facts.arrays.train.x, [[1.0, 1.0], [2.0, 0.0]])
     assert np.isnan(facts.arrays.val.x[0, 0])
     assert any("1 rows ignored" in note for note in facts.notes)  # the null split
+
+
+def test_npz_over_the_decode_budget_is_refused_from_its_headers(tmp_path):
+    path = tmp_path / "big.npz"
+    x = np.zeros((1000, 64), dtype=np.float32)
+    y = np.zeros(1000, dtype=np.int64)
+    np.savez_compressed(path, x_train=x, y_train=y, x_val=x[:10], y_val=y[:10])
+    budget = DataBudget(max_decoded_bytes=100_000)
+    with pytest.raises(InputError, match=r"decode to 266,640 bytes, over the data budget"):
+        load_data((path,), budget=budget)
+    assert load_data((path,)).train.x.shape == (1000, 64)
