@@ -87,6 +87,10 @@ def _probe_option(value, name: str):
         raise click.BadParameter(str(exc).split(": ", 1)[-1]) from None
 
 
+URL_PREFIXES = ("http://", "https://", "sqlite:///")
+"""PATHS that are addresses (a tracking server, a SQLite URL), kept as typed."""
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="overfitlint")
 def cli() -> None:
@@ -94,7 +98,7 @@ def cli() -> None:
 
 
 @cli.command(cls=_CheckCommand)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 @click.option(
     "--samples", type=click.IntRange(min=1, max=10**15), help="Number of training samples."
 )
@@ -116,6 +120,17 @@ def cli() -> None:
     type=click.FloatRange(min=0),
     help="The epoch whose weights the model file holds (a best checkpoint, restored weights), "
     "when the file does not record it.",
+)
+@click.option(
+    "--spectral",
+    is_flag=True,
+    help="Measure each weight layer's spectrum (power-law alpha, as WeightWatcher does) for the "
+    "OFL14x rules; reads the tensor bytes, runs nothing.",
+)
+@click.option(
+    "--spectral-reference",
+    type=click.Path(exists=True, path_type=Path),
+    help="The base model of a fine-tune: layers the fine-tune left unchanged are not judged.",
 )
 @click.option(
     "--folds",
@@ -214,6 +229,35 @@ def cli() -> None:
     help="Check several models in this many parallel processes (0: one per CPU).",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(["serial", "process", "ray"]),
+    help="Where the checks run: in this process, in --jobs worker processes, or as Ray tasks "
+    "[default: process with --jobs N or --target-timeout, else serial].",
+)
+@click.option(
+    "--ray-address",
+    help="The Ray cluster to run on (--executor ray) [default: $RAY_ADDRESS, else a local "
+    "instance with --jobs CPUs].",
+)
+@click.option(
+    "--ship-inputs",
+    is_flag=True,
+    help="With --executor ray: send each target's files to its worker instead of reading "
+    "them from storage the workers share.",
+)
+@click.option(
+    "--target-timeout",
+    type=click.FloatRange(min=0, min_open=True, max=86400 * 7),
+    help="Seconds one target's check may take (process and ray executors); a target past it "
+    "is reported as not checked (OFL902) and the others go on.",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep each target's report in this folder and reuse it while the target's files, "
+    "the settings and the tool are unchanged.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -259,19 +303,40 @@ def cli() -> None:
 )
 @click.option(
     "--data",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="FILE.npz with x_train, y_train, x_val, y_val (a sample of the data) for the probe.",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="The data set, checked by the 5xx rules: an .npz (x_train, y_train, x_val, y_val; "
+    "also fed to the probe), a CSV/Parquet table, an ImageFolder, a datasets folder; give it "
+    "twice for separate train and validation files.",
 )
+@click.option("--label", "data_label", help="The label column of a --data table.")
+@click.option("--split-column", help="The column of a --data table that names each row's split.")
 @click.option(
     "--input-shape",
     callback=lambda ctx, param, value: _probe_option(value, "input_shape"),
     help="One input sample's shape for the probe, without the batch dimension (e.g. 3,32,32).",
 )
-def check(paths: tuple[Path, ...], **options) -> None:
+@click.option("--experiment", help="The MLflow experiment (name or id) of a tracker store.")
+@click.option(
+    "--run", "run_id", help="One run of a tracker store: an MLflow or W&B run id, a Ray trial."
+)
+@click.option("--study", help="The Optuna study, when the storage holds several.")
+@click.option(
+    "--timeout",
+    "server_timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds per request to an MLflow tracking server.",
+)
+def check(paths: tuple[str, ...], **options) -> None:
     """Check a model file and/or training logs: PATHS are told apart by content.
 
     Several model files make several runs (each log joins the model in its folder), or, with
     no PATHS, the config file's [[models]] manifest; one combined report and exit code.
+    A tracker store or study (mlruns/, mlflow.db, sqlite:///..., http://host:port, wandb/,
+    optuna.db, an Optuna journal, a Ray Tune folder) is a sweep: each run judged like a log,
+    and the sweep as a whole by the 6xx rules.
     """
     from overfitlint.command import CheckRequest, run_check
 
@@ -283,8 +348,10 @@ def check(paths: tuple[Path, ...], **options) -> None:
     order = ctx.meta.get(CONFIG_META + ".order", [])
     if options["fmt"] and "fmt" in from_config:
         order = [kind for kind in order if kind != "format"]  # formats from the config file
+    urls = tuple(p for p in paths if p.startswith(URL_PREFIXES))
     request = CheckRequest(
-        paths=paths,
+        paths=tuple(Path(p) for p in paths if p not in urls),
+        urls=urls,
         options={
             **options,
             "select": _split(options["select"]),

@@ -82,7 +82,7 @@ class Config:
 # ---------------------------------------------------------------------------- discovery
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -101,7 +101,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not a usable config file ({str(exc)[:100]})") from None
 
 
-def _section(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def config_section(path: Path, data: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """The overfitlint table of a parsed file and how messages name it."""
     if path.name == PYPROJECT:
         tool = data.get("tool")
@@ -122,7 +122,7 @@ def find_config(start: Path) -> Path | None:
                 return candidate
         candidate = folder / PYPROJECT
         if candidate.is_file():
-            table, _ = _section(candidate, _read_toml(candidate))
+            table, _ = config_section(candidate, read_toml(candidate))
             if table is not None:
                 return candidate
     return None
@@ -147,7 +147,7 @@ def _toml_type(value: Any) -> str:
     return type(value).__name__
 
 
-class _Where:
+class Where:
     """Formats messages that name the file and the table a key is in."""
 
     def __init__(self, path: Path, section: str) -> None:
@@ -171,7 +171,7 @@ class _Where:
         return f"{self.table(*parts)} {key}" if (self.section or parts) else key
 
 
-def _string_list(value: Any, where: _Where, key: str) -> list[str]:
+def string_list(value: Any, where: Where, key: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -182,7 +182,7 @@ def _string_list(value: Any, where: _Where, key: str) -> list[str]:
     return [item.strip() for v in value for item in v.split(",") if item.strip()]
 
 
-def _unknown_rule(token: str, catalogue: dict[str, RuleSpec], where: _Where, table: str) -> None:
+def _unknown_rule(token: str, catalogue: dict[str, RuleSpec], where: Where, table: str) -> None:
     hint = suggest(token, rule_choices(catalogue))
     raise where.error(
         f"{where.table(table)} names no rule {token!r}; {hint}rules are: {', '.join(catalogue)}"
@@ -199,8 +199,8 @@ def _threshold_value(value: Any, default: Any) -> bool:
     return isinstance(value, type(default))
 
 
-def _thresholds(
-    table: Any, catalogue: dict[str, RuleSpec], where: _Where
+def parse_thresholds(
+    table: Any, catalogue: dict[str, RuleSpec], where: Where
 ) -> dict[str, dict[str, Any]]:
     if not isinstance(table, dict):
         raise where.error(f"{where.key('thresholds')} must be a table of rules")
@@ -235,7 +235,7 @@ def _thresholds(
     return result
 
 
-def _severities(table: Any, catalogue: dict[str, RuleSpec], where: _Where) -> dict[str, str]:
+def parse_severities(table: Any, catalogue: dict[str, RuleSpec], where: Where) -> dict[str, str]:
     if not isinstance(table, dict):
         raise where.error(f"{where.key('severity')} must be a table of rule = severity")
     result = {}
@@ -253,7 +253,7 @@ def _severities(table: Any, catalogue: dict[str, RuleSpec], where: _Where) -> di
     return result
 
 
-def _resolve(base: Path, value: str, where: _Where, what: str) -> Path:
+def _resolve(base: Path, value: str, where: Where, what: str) -> Path:
     """A path written in the config file: relative to the file, and inside its repository."""
     try:
         path = Path(value).expanduser()
@@ -265,7 +265,7 @@ def _resolve(base: Path, value: str, where: _Where, what: str) -> Path:
     return where.inside(path if path.is_absolute() else base / path, what)
 
 
-def _outputs(table: Any, formats: Sequence[str], base: Path, where: _Where) -> dict[str, Path]:
+def _outputs(table: Any, formats: Sequence[str], base: Path, where: Where) -> dict[str, Path]:
     if not isinstance(table, dict):
         raise where.error(f"{where.key('output')} must be a table of format = path")
     result = {}
@@ -286,7 +286,7 @@ MAX_GLOB_MATCHES = 10_000
 MAX_GLOB_SECONDS = 10.0
 
 
-def _expand(base: Path, pattern: str, where: _Where, index: int) -> list[Path]:
+def _expand(base: Path, pattern: str, where: Where, index: int) -> list[Path]:
     """A logs entry: a path, or a glob whose fixed leading folder must lie in the repository
     (so ``/**`` never walks the machine); the walk is bounded in matches and time."""
     label = f"[[models]] entry {index}: logs"
@@ -310,7 +310,7 @@ def _expand(base: Path, pattern: str, where: _Where, index: int) -> list[Path]:
     return sorted(matches)
 
 
-def _models(entries: Any, base: Path, where: _Where) -> list[ModelEntry]:
+def _models(entries: Any, base: Path, where: Where) -> list[ModelEntry]:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise where.error(
             f"{where.key('models')} must be an array of tables ([[models]] with model, logs, ...)"
@@ -415,7 +415,7 @@ def _type_ok(param: click.Option, value: Any) -> bool:
 
 
 def _option_value(
-    ctx: click.Context, param: click.Option, key: str, value: Any, base: Path, where: _Where
+    ctx: click.Context, param: click.Option, key: str, value: Any, base: Path, where: Where
 ) -> Any:
     values = value if isinstance(value, list) else [value]
     if (isinstance(value, list) and not param.multiple) or not all(
@@ -443,9 +443,9 @@ def parse_config(
 ) -> Config:
     """Read and validate one config file against the ``check`` options and the catalogue."""
     path = path.resolve() if path.is_absolute() else Path.cwd() / path
-    data = _read_toml(path)
-    table, section = _section(path, data)
-    where = _Where(path, section)
+    data = read_toml(path)
+    table, section = config_section(path, data)
+    where = Where(path, section)
     if table is None:
         raise InputError(
             f"{path}: has no [tool.overfitlint] table; add one, or name an overfitlint.toml"
@@ -458,13 +458,13 @@ def parse_config(
     layer: dict[str, tuple[str, ...]] = {}
     for key, value in table.items():
         if key in SELECTION_KEYS:
-            selectors = _string_list(value, where, key)
+            selectors = string_list(value, where, key)
             check_selectors(selectors, catalogue, f"{path}: {where.key(key)}: ")
             layer[key] = tuple(selectors)
         elif key == "severity":
-            config.severities = _severities(value, catalogue, where)
+            config.severities = parse_severities(value, catalogue, where)
         elif key == "thresholds":
-            config.thresholds = _thresholds(value, catalogue, where)
+            config.thresholds = parse_thresholds(value, catalogue, where)
         elif key == "output":
             config.outputs = _outputs(value, formats, base, where)
         elif key == "models":

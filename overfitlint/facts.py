@@ -154,6 +154,9 @@ class LayerFacts:
     """Names of the layers (in ``ModelFacts.layers``) whose outputs feed this one, through
     layers that are not listed (activations, reshapes); ``[]``: fed by the model's input.
     None: the file does not show it (e.g. a custom forward())."""
+    spectral: dict[str, Any] | None = None
+    """This layer's weight spectrum (``overfitlint.spectra.LayerSpectrum.to_dict()``: alpha,
+    status, traps, origin ...) when spectra were computed; None otherwise."""
 
     @property
     def is_dropout(self) -> bool:
@@ -169,7 +172,7 @@ class LayerFacts:
         return self.kind in NORMALIZATION_KINDS
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "kind": self.kind,
             "params": self.params,
@@ -178,6 +181,9 @@ class LayerFacts:
             "regularizers": list(self.regularizers),
             "inputs": None if self.inputs is None else list(self.inputs),
         }
+        if self.spectral is not None:
+            data["spectral"] = dict(self.spectral)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LayerFacts:
@@ -270,6 +276,10 @@ class ModelFacts:
     augmentation_visible: bool | Unknown = AUGMENTATION_NOT_IN_FILE
     """True when the file would show data augmentation layers (a Keras model that lists its
     layers); Unknown where augmentation lives in the input pipeline (PyTorch, ONNX)."""
+    spectral: dict[str, Any] | None = None
+    """The weight-spectra summary (``overfitlint.spectra.SpectralSummary.to_dict()``) when
+    spectra were computed; its ``unattached`` list holds the spectra of weights that match no
+    entry of ``layers``. None when spectra were not computed."""
 
     @property
     def layer_graph_known(self) -> bool:
@@ -322,6 +332,7 @@ class ModelFacts:
                 if isinstance(self.augmentation_visible, Unknown)
                 else self.augmentation_visible
             ),
+            **({} if self.spectral is None else {"spectral": dict(self.spectral)}),
         }
 
     @classmethod
@@ -386,5 +397,9 @@ class Facts:
     """--augmentation: whether the training data was augmented; None: not stated."""
     folds: bool = False
     """--folds: the logs are the folds of one experiment, whatever their names."""
+    data: Any = None
+    """The data set the model was trained on (``overfitlint.data.DataFacts``), when given."""
+    sweep: Any = None
+    """The sweep these runs belong to (``overfitlint.loaders.trackers.Sweep``), when read."""
     notes: tuple[str, ...] = ()
     """What pairing the inputs assumed or found (shown with the inputs)."""

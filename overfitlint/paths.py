@@ -11,6 +11,7 @@ resolved. Paths the user typed on the command line are the user's own choice.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from overfitlint.errors import InputError
@@ -77,3 +78,28 @@ def single_link(path: Path, what: str) -> Path:
             "the repository, so it is refused"
         )
     return path
+
+
+MAX_TREE_ENTRIES = 500_000
+
+
+def confine_tree(
+    folder: Path, root: Path, what: str = "the store", reads: Callable[[Path], bool] = bool
+) -> Path:
+    """``folder`` if no symlink inside it that a reader would follow resolves outside ``root``
+    (a store whose files are opened one by one: MLflow's mlruns/, a W&B or Ray Tune folder);
+    else one line. Linked folders always count; linked files when ``reads(path)`` says the
+    reader opens them (W&B links its debug logs into ~/.cache: those are never read)."""
+    confine(folder, root, what)
+    seen = 0
+    for current, folders, files in os.walk(folder, followlinks=False):
+        for name, is_folder in [*((n, True) for n in folders), *((n, False) for n in files)]:
+            seen += 1
+            if seen > MAX_TREE_ENTRIES:
+                raise InputError(
+                    f"{folder}: {what} holds more than {MAX_TREE_ENTRIES:,} files and folders"
+                )
+            entry = Path(current) / name
+            if entry.is_symlink() and (is_folder or entry.is_dir() or reads(entry)):
+                confine(entry, root, f"a file in {what}")
+    return folder

@@ -9,15 +9,18 @@ distributed by an executor (``overfitlint.executor``), each calling ``check_one`
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from overfitlint import formats, loaders
 from overfitlint.baseline import Baseline, apply_baseline
 from overfitlint.catalogue import load_catalogue
 from overfitlint.checks import registered
-from overfitlint.engine import evaluate, finalize
+from overfitlint.engine import Evaluation, Judgement, evaluate, finalize
 from overfitlint.engine.gate import failed
+from overfitlint.facts import Facts
 from overfitlint.findings import Finding
 from overfitlint.probe import run_probe
 from overfitlint.report import (
@@ -50,21 +53,53 @@ def check_one(
     evaluation = evaluate(facts, settings.rules, registered(), catalogue)
     outcome = run_probe(facts, evaluation.findings, evaluation.thresholds, settings, catalogue)
     judgement = finalize(evaluation, facts, settings.rules, catalogue, outcome.verdicts)
-    inputs = tuple(_input(d, hash_inputs) for d in detected)
-    run = RunInfo(
+    inputs = tuple(_input(d, hash_inputs) for d in detected) + tuple(
+        InputFile(str(path), "data", input_size(path), None) for path in settings.load.data
+    )
+    report = assemble_report(
+        facts,
+        evaluation,
+        judgement,
+        settings.rules,
         started_at=started_at,
         seconds=time.perf_counter() - started,
-        fail_on=settings.rules.fail_on,
-        fail_on_risk=settings.rules.fail_on_risk,
+        inputs=inputs,
+        probe=outcome.summary,
+        config_path=config_path,
+        name=target.name or None,
+    )
+    return report if baseline is None else with_baseline(report, baseline, settings.rules)
+
+
+def assemble_report(
+    facts: Facts,
+    evaluation: Evaluation,
+    judgement: Judgement,
+    rules: RuleConfig,
+    *,
+    started_at: str,
+    seconds: float,
+    inputs: tuple[InputFile, ...] = (),
+    probe: Mapping[str, Any] | None = None,
+    config_path: str | None = None,
+    name: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Report:
+    """The ``Report`` of one judged set of facts (a check, a sweep's run, a live run)."""
+    run = RunInfo(
+        started_at=started_at,
+        seconds=seconds,
+        fail_on=rules.fail_on,
+        fail_on_risk=rules.fail_on_risk,
         samples=facts.samples.value if facts.samples else None,
         samples_source=facts.samples.source if facts.samples else None,
         kept_epoch=facts.kept.epoch if facts.kept else None,
         kept_epoch_source=facts.kept.source if facts.kept else None,
-        probe=outcome.summary,
+        probe=dict(probe or {}),
         config=config_path,
-        name=target.name if target.name else None,
+        name=name,
     )
-    report = Report(
+    return Report(
         run=run,
         inputs=inputs,
         model=facts.model,
@@ -74,11 +109,11 @@ def check_one(
         ),
         findings=judgement.findings,
         verdict=judgement.verdict,
-        summary=Summary.of(judgement.findings, _failed(judgement.findings, settings.rules)),
+        summary=Summary.of(judgement.findings, failed_gate(judgement.findings, rules)),
         checked=tuple(c.to_dict() for c in evaluation.checked),
-        notes=facts.notes,
+        notes=notes + tuple(facts.notes),
+        data=facts.data.to_dict() if facts.data is not None else None,
     )
-    return report if baseline is None else with_baseline(report, baseline, settings.rules)
 
 
 def with_baseline(report: Report, baseline: Baseline, rules: RuleConfig) -> Report:
@@ -91,11 +126,11 @@ def with_baseline(report: Report, baseline: Baseline, rules: RuleConfig) -> Repo
         findings=findings,
         suppressed=suppressed,
         baseline=info,
-        summary=Summary.of(findings, _failed(findings, rules)),
+        summary=Summary.of(findings, failed_gate(findings, rules)),
     )
 
 
-def _failed(findings: tuple[Finding, ...], rules: RuleConfig) -> bool:
+def failed_gate(findings: tuple[Finding, ...], rules: RuleConfig) -> bool:
     return failed(
         findings,
         fail_on=rules.fail_on,

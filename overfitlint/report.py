@@ -236,6 +236,87 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class TrialInfo:
+    """The run of a tracker (or trial of a study) a report judged."""
+
+    source: str
+    """Names the run: its id, trial number or folder."""
+    name: str
+    params: Mapping[str, Any]
+    state: str
+    """finished, pruned, failed or running."""
+    objective: float | str | None = None
+    """The value the sweep ranked it by (a non-finite one as text)."""
+    is_best: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "name": self.name,
+            "params": dict(self.params),
+            "state": self.state,
+            "objective": self.objective,
+            "is_best": self.is_best,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> TrialInfo | None:
+        if not data:
+            return None
+        return cls(
+            str(data.get("source", "")),
+            str(data.get("name", "")),
+            dict(data.get("params") or {}),
+            str(data.get("state", "")),
+            data.get("objective"),
+            bool(data.get("is_best", False)),
+        )
+
+
+@dataclass(frozen=True)
+class SweepInfo:
+    """The sweep a tracker store or study holds, as the sweep-level report shows it."""
+
+    kind: str
+    source: str
+    direction: str
+    objective_name: str | None
+    best_run: str | None
+    runs: int
+    notes: tuple[str, ...] = ()
+    trials: tuple[Mapping[str, Any], ...] = ()
+    """Per trial what the sweep view draws: validation curve (at most 200 points), logged best,
+    end gap, params, state and verdict."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "direction": self.direction,
+            "objective_name": self.objective_name,
+            "best_run": self.best_run,
+            "runs": self.runs,
+            "notes": list(self.notes),
+            "trials": [dict(t) for t in self.trials],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> SweepInfo | None:
+        if not data:
+            return None
+        return cls(
+            str(data.get("kind", "")),
+            str(data.get("source", "")),
+            str(data.get("direction", "minimize")),
+            data.get("objective_name"),
+            data.get("best_run"),
+            int(data.get("runs", 0)),
+            tuple(data.get("notes") or ()),
+            tuple(dict(t) for t in data.get("trials") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class Report:
     run: RunInfo
     inputs: tuple[InputFile, ...]
@@ -251,6 +332,12 @@ class Report:
     """Findings a baseline accepted: not counted, shown as suppressed (SARIF)."""
     baseline: BaselineInfo | None = None
     notes: tuple[str, ...] = ()
+    data: Mapping[str, Any] | None = None
+    """What was read and measured of the data set (--data), when one was given."""
+    trial: TrialInfo | None = None
+    """The tracker run this report judged (one of a sweep's ``runs``)."""
+    sweep: SweepInfo | None = None
+    """The sweep this report judged as a whole (the 6xx rules)."""
     tool_version: str = __version__
 
     @property
@@ -293,6 +380,14 @@ class Report:
         }
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.data is not None:
+            out["data"] = dict(self.data)
+        if self.trial is not None:
+            out["source"] = self.trial.source
+            out["params"] = dict(self.trial.params)
+            out["trial"] = self.trial.to_dict()
+        if self.sweep is not None:
+            out["sweep"] = self.sweep.to_dict()
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_dict()
             out["suppressed"] = [f.to_dict() for f in self.suppressed]
@@ -313,6 +408,9 @@ class Report:
             suppressed=tuple(Finding.from_dict(f) for f in data.get("suppressed") or []),
             baseline=BaselineInfo.from_dict(data.get("baseline")),
             notes=tuple(data.get("notes") or ()),
+            data=data.get("data"),
+            trial=TrialInfo.from_dict(data.get("trial")),
+            sweep=SweepInfo.from_dict(data.get("sweep")),
             tool_version=str((data.get("tool") or {}).get("version", "")),
         )
 
@@ -333,6 +431,7 @@ class MultiRunInfo:
             "seconds": round(self.seconds, 3),
             "fail_on": self.fail_on,
             "jobs": self.jobs,
+            "executor": self.executor,
             "cached": self.cached,
         }
         if self.config:
@@ -357,31 +456,37 @@ class MultiReport:
     run: MultiRunInfo
     runs: tuple[Report, ...]
     tool_version: str = __version__
+    sweep: Report | None = None
+    """The sweep-level report (6xx findings) when the runs are one tracker store's."""
 
     @property
     def parts(self) -> tuple[Report, ...]:
-        return self.runs
+        """Every report, the sweep's first."""
+        return ((self.sweep,) if self.sweep is not None else ()) + self.runs
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for r in self.runs for f in r.findings)
+        return tuple(f for r in self.parts for f in r.findings)
 
     @property
     def inputs(self) -> tuple[InputFile, ...]:
-        return tuple(i for r in self.runs for i in r.inputs)
+        seen: dict[str, InputFile] = {}
+        for part in self.parts:
+            for item in part.inputs:
+                seen.setdefault(item.path, item)
+        return tuple(seen.values())
 
     @property
     def summary(self) -> Summary:
-        summary = Summary.of(self.findings, any(r.summary.failed for r in self.runs))
-        return summary
+        return Summary.of(self.findings, any(r.summary.failed for r in self.parts))
 
     @property
     def verdict(self) -> Verdict:
-        return overall([r.verdict for r in self.runs])
+        return overall([r.verdict for r in self.runs], self.sweep.verdict if self.sweep else None)
 
     @property
     def baseline(self) -> BaselineInfo | None:
-        infos = [r.baseline for r in self.runs if r.baseline is not None]
+        infos = [r.baseline for r in self.parts if r.baseline is not None]
         if not infos:
             return None
         return BaselineInfo(
@@ -403,6 +508,8 @@ class MultiReport:
             "findings": [f.to_dict() for f in self.findings],
             "runs": [r.to_dict(full_series) for r in self.runs],
         }
+        if self.sweep is not None:
+            out["sweep"] = self.sweep.to_dict()
         baseline = self.baseline
         if baseline is not None:
             out["baseline"] = baseline.to_dict()
@@ -414,6 +521,7 @@ class MultiReport:
             MultiRunInfo.from_dict(data.get("run") or {}),
             tuple(Report.from_dict(r) for r in data.get("runs") or []),
             str((data.get("tool") or {}).get("version", "")),
+            Report.from_dict(data["sweep"]) if data.get("sweep") else None,
         )
 
 

@@ -50,6 +50,29 @@ class LoadHints:
     """--trust-torchscript: load TorchScript with torch.jit.load (runs the archive's code)."""
     root: Path | None = None
     """Reads are confined to this folder (the repository); None: no confinement."""
+    data: tuple[Path, ...] = ()
+    """--data: the data set (npz, CSV/Parquet, an image folder, a datasets folder; or train and
+    val files), measured for the 5xx rules."""
+    data_label: str | None = None
+    """--label: the label column of a table."""
+    data_split_column: str | None = None
+    """--split-column: the column naming each row's split."""
+    data_noise: bool = True
+    """Fit the label-noise model (OFL505 selected): the one data measure that trains a model."""
+    spectral: bool = False
+    """--spectral: measure each layer's weight spectrum (reads the tensor bytes)."""
+    spectral_reference: Path | None = None
+    """--spectral-reference: the base model of a fine-tune, to tell inherited layers apart."""
+    spectral_device: str = "cpu"
+    """Where the spectra are computed (the probe's --device: cpu, or cuda when it allows)."""
+    experiment: str | None = None
+    """--experiment: the MLflow experiment (name or id) of a tracker store."""
+    run_id: str | None = None
+    """--run: one run of a tracker store (MLflow run id, W&B run id, Ray Tune trial)."""
+    study: str | None = None
+    """--study: the Optuna study of a storage that holds several."""
+    server_timeout: float = 10.0
+    """--timeout: seconds per request to a tracking server."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +136,8 @@ class Settings:
         )
 
 
-PATH_FIELDS = frozenset({"weights", "root", "data"})
+PATH_FIELDS = frozenset({"weights", "root", "data", "spectral_reference"})
+"""A path (``ProbeConfig.data``), or a tuple of paths when saved as a list (``LoadHints.data``)."""
 TUPLE_FIELDS = frozenset({"selected", "input_shape"})
 
 
@@ -134,7 +158,7 @@ def _build(kind: type, data: Mapping[str, Any]) -> Any:
             continue
         value = data[item.name]
         if value is not None and item.name in PATH_FIELDS:
-            value = Path(value)
+            value = tuple(map(Path, value)) if isinstance(value, list) else Path(value)
         elif value is not None and item.name in TUPLE_FIELDS:
             value = tuple(value)
         values[item.name] = value

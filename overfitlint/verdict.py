@@ -42,10 +42,15 @@ class Verdict:
         )
 
 
-def overall(verdicts: list[Verdict]) -> Verdict:
-    """Several runs: the worst status, with how many runs have it."""
-    if not verdicts:
+def overall(verdicts: list[Verdict], whole: Verdict | None = None) -> Verdict:
+    """Several runs: the worst status, with how many runs have it; ``whole``: the verdict on
+    the sweep the runs form, which counts as well."""
+    if not verdicts and whole is None:
         return Verdict(UNKNOWN, "nothing was checked")
-    worst = min(verdicts, key=lambda v: WORST_FIRST.index(v.status))
+    everything = verdicts + ([whole] if whole is not None else [])
+    worst = min(everything, key=lambda v: WORST_FIRST.index(v.status))
     same = sum(1 for v in verdicts if v.status == worst.status)
-    return Verdict(worst.status, f"{same} of {len(verdicts)} runs: {worst.status}")
+    reason = f"{same} of {len(verdicts)} runs: {worst.status}"
+    if whole is not None:
+        reason += f"; the sweep as a whole: {whole.status}"
+    return Verdict(worst.status, reason)

@@ -14,6 +14,7 @@ def registered() -> dict[str, RegisteredCheck]:
     from overfitlint.checks import (  # noqa: F401  (each module registers its checks)
         accuracy,
         capacity,
+        data,
         divergence,
         folds,
         gap,
@@ -21,6 +22,8 @@ def registered() -> dict[str, RegisteredCheck]:
         log_health,
         past_best,
         regularization,
+        spectral,
+        sweep,
         toolbox,
     )
 

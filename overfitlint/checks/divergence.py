@@ -351,7 +351,8 @@ def diverging_validation_loss(ctx: CheckContext) -> Iterator[Finding | Checked]:
     for full in ctx.curves:
         view = shipped(full, ctx.facts.kept)
         verdict = judge_divergence(view.curves, limits)
-        if verdict is None:
+        if verdict is None:  # too few points up to the kept epoch; the whole log may tell
+            yield from _kept_early(ctx, full, view, limits)
             continue
         if verdict.diverging:
             yield _divergence_finding(ctx, view.curves, verdict, limits)
@@ -363,6 +364,27 @@ def diverging_validation_loss(ctx: CheckContext) -> Iterator[Finding | Checked]:
                 if whole is not None and whole.diverging:
                     yield _kept_before_divergence(ctx, full, view, whole)
             yield _no_divergence(ctx, view.curves, verdict.rise, view)
+
+
+def _kept_early(ctx: CheckContext, full: Curves, view, limits) -> Iterator[Finding | Checked]:
+    """The kept epoch comes too early to judge the log up to it: when the whole log diverges
+    and the kept weights precede the onset, they are not the diverged ones."""
+    if not view.after:
+        return
+    whole = judge_divergence(full, limits)
+    if whole is None or not whole.diverging or whole.rise.onset_index is None:
+        return
+    val = full.val_loss.finite()
+    onset = float(val.epochs[whole.rise.onset_index])
+    if view.kept_epoch is None or view.kept_epoch > onset:
+        return
+    yield _kept_before_divergence(ctx, full, view, whole)
+    axis = full.axis
+    yield ctx.checked(
+        f"{val.name} in {_where(full)}",
+        f"the weights that ship, from {axis} {epoch_number(view.kept_epoch)}, come before "
+        f"{val.name} starts to rise ({axis} {epoch_number(onset)})",
+    )
 
 
 def _where(curves: Curves) -> str:

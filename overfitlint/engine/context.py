@@ -53,6 +53,16 @@ class CheckContext:
     def curves(self) -> tuple[Curves, ...]:
         return self.facts.curves
 
+    @property
+    def data(self) -> Any:
+        """The data set's facts (``overfitlint.data.DataFacts``), measured; None without it."""
+        return self.facts.data
+
+    @property
+    def sweep(self) -> Any:
+        """The runs of a tracker experiment or study (``loaders.trackers.Sweep``); None without."""
+        return self.facts.sweep
+
     def threshold(self, name: str) -> Any:
         if name not in self.reads:
             raise CatalogueError(f"{self.rule.code}: reads undeclared threshold {name!r}")

@@ -36,8 +36,14 @@ class Evaluation:
 def missing_input(rule: RuleSpec, facts: Facts) -> str | None:
     if "graph" in rule.needs and facts.model is None:
         return "needs a model file"
+    if "weights" in rule.needs and (facts.model is None or facts.model.spectral is None):
+        return "needs weight spectra (--spectral)"
     if "logs" in rule.needs and not facts.curves:
         return "needs a training log"
+    if "data" in rule.needs and facts.data is None:
+        return "needs a data set (--data)"
+    if "runs" in rule.needs and facts.sweep is None:
+        return "needs a sweep (an experiment tracker or study)"
     if "probe" in rule.needs:
         return "needs the probe"
     return None

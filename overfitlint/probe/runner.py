@@ -39,6 +39,18 @@ class BackendRun:
     """The probe that was running when the run ended (killed or crashed)."""
 
 
+def scratch_homes(scratch: str) -> dict[str, str]:
+    """Where the worker's libraries write their settings and caches: the scratch folder, not
+    the user's home (Keras writes keras.json; matplotlib, which Keras imports when it is
+    installed, builds a font cache; others follow XDG)."""
+    return {
+        "KERAS_HOME": scratch,
+        "MPLCONFIGDIR": os.path.join(scratch, "matplotlib"),
+        "XDG_CACHE_HOME": os.path.join(scratch, "cache"),
+        "XDG_CONFIG_HOME": os.path.join(scratch, "config"),
+    }
+
+
 def run_backend(
     request: dict[str, Any], *, deadline: float, progress: ProgressBar | None = None
 ) -> BackendRun:
@@ -64,7 +76,7 @@ def run_backend(
             stderr=errors,
             text=True,
             encoding="utf-8",
-            env={**env, "KERAS_HOME": scratch},  # Keras writes keras.json there, not in $HOME
+            env={**env, **scratch_homes(scratch)},
             cwd=scratch,
         )
         events: queue.Queue = queue.Queue()

@@ -205,7 +205,7 @@ def segments(series: CurveSeries) -> tuple[list[list[Point]], list[float]]:
     return parts, bad
 
 
-def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if not high > low:
         return [low]
     raw = (high - low) / count
@@ -222,7 +222,7 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 MAX_DECADE_TICKS = 12
 
 
-def _log_ticks(low: float, high: float) -> list[float]:
+def log_ticks(low: float, high: float) -> list[float]:
     """Decades between 10**low and 10**high (every n-th one over a huge range); with 2 and 5
     in between when few decades. Worked out in log space: 1e-308 does not underflow."""
     span = high - low
@@ -431,10 +431,10 @@ def build_chart(
             )
 
     if log_scale:
-        y_ticks = [Tick(sy(t), fmt(t)) for t in _log_ticks(y_low, y_high)]
+        y_ticks = [Tick(sy(t), fmt(t)) for t in log_ticks(y_low, y_high)]
     else:
-        y_ticks = [Tick(sy(t), fmt(t)) for t in _nice_ticks(y_low, y_high)]
-    x_values = _nice_ticks(x_low, x_high, frame.x_ticks)
+        y_ticks = [Tick(sy(t), fmt(t)) for t in nice_ticks(y_low, y_high)]
+    x_values = nice_ticks(x_low, x_high, frame.x_ticks)
     x_ticks = [Tick(sx(t), fmt(t)) for t in x_values]
 
     chart = Chart(

@@ -21,6 +21,9 @@ NEED_TEXT = {
     "logs": "training logs with a validation metric (CSV, JSON, TensorBoard)",
     "samples": "the number of training samples (--samples N, or a log that implies it)",
     "probe": "a short run of the model itself (the probe)",
+    "weights": "the weight spectra of the model file's layers (--spectral)",
+    "data": "the data set itself (--data: .npz, CSV/Parquet, an image folder, a datasets folder)",
+    "runs": "the runs of a sweep (an MLflow, W&B, Optuna or Ray Tune store)",
 }
 SNIPPET_TITLES = {"pytorch": "PyTorch", "keras": "Keras"}
 

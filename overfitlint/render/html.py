@@ -23,6 +23,7 @@ from markupsafe import Markup
 from overfitlint.catalogue import RuleSpec, load_catalogue
 from overfitlint.facts import ModelFacts, Unknown
 from overfitlint.findings import Finding
+from overfitlint.render import sweep_charts
 from overfitlint.render.charts import Run, charts_for, runs_of
 from overfitlint.render.reading import (
     SEVERITY_RANK,
@@ -165,6 +166,8 @@ def build_view(report: AnyReport) -> dict[str, Any]:
         view["multi"] = False
         view["rules"] = _rules_view([view], [report], catalogue)
         return view
+    if report.sweep is not None:
+        return build_sweep_view(report, catalogue, tool)
     views = [build_run_view(r, catalogue, prefix=f"m{i + 1}-") for i, r in enumerate(report.runs)]
     failing = sum(1 for r in report.runs if r.summary.failed)
     fail_on = report.run.fail_on
@@ -175,12 +178,61 @@ def build_view(report: AnyReport) -> dict[str, Any]:
     }
     return {
         "multi": True,
+        "unit": "models",
         "title": f"{len(views)} models",
         "inputs": report.inputs,
         "notes": (),
         "verdict": verdict,
         "runs": views,
         "rules": _rules_view(views, list(report.runs), catalogue),
+        "tool": tool,
+    }
+
+
+def build_sweep_view(
+    report: MultiReport, catalogue: Mapping[str, RuleSpec], tool: str
+) -> dict[str, Any]:
+    """A sweep: the overall verdict, the sweep view (curves, trials table, params against the
+    gap), then the sweep's findings and a section per trial that has findings."""
+    whole = report.sweep
+    assert whole is not None and whole.sweep is not None
+    info = whole.sweep
+    with_findings = [r for r in report.runs if r.findings]
+    parts = [whole, *with_findings]
+    views = [build_run_view(r, catalogue, prefix=f"m{i + 1}-") for i, r in enumerate(parts)]
+    views[0]["name"] = "the sweep as a whole"
+    failing = sum(1 for r in report.runs if r.summary.failed)
+    verdict = _verdict(report, [f for v in views for f in v["findings"]])
+    verdict["gate"] = {
+        "failed": report.summary.failed,
+        "text": f"{failing} of {_plural(len(report.runs), 'trial')} fail at --fail-on "
+        f"{report.run.fail_on}"
+        + ("; the sweep's own findings fail too" if whole.summary.failed else ""),
+    }
+    anchors = {r.trial.source: v["prefix"] for r, v in zip(parts, views, strict=True) if r.trial}
+    rows = sweep_charts.trial_rows(report.runs, info.trials)
+    for row in rows:
+        row["anchor"] = anchors.get(row["source"])
+    return {
+        "multi": True,
+        "title": f"sweep {info.source}",
+        "inputs": report.inputs,
+        "notes": info.notes,
+        "verdict": verdict,
+        "runs": views,
+        "unit": "reports with findings",
+        "sweep": {
+            "kind": info.kind,
+            "source": info.source,
+            "direction": info.direction,
+            "objective": info.objective_name or "objective",
+            "best_run": info.best_run,
+            "trials": len(report.runs),
+            "curves": sweep_charts.curves_view(info.trials),
+            "scatters": sweep_charts.scatters(info.trials),
+            "orders": sweep_charts.orderings(rows, info.direction),
+        },
+        "rules": _rules_view(views, parts, catalogue),
         "tool": tool,
     }
 

@@ -207,9 +207,65 @@ def _run_lines(report: Report, color: bool) -> list[str]:
     return out
 
 
+def _trial_line(run: Report, trial_view: Mapping[str, Any] | None) -> str:
+    trial = run.trial
+    assert trial is not None
+    mark = " *best*" if trial.is_best else ""
+    codes = " ".join(dict.fromkeys(plain(f.code) for f in run.findings)) or "-"
+    params = ", ".join(f"{plain(k)}={plain(v)}" for k, v in list(trial.params.items())[:6])
+    best = ""
+    if trial_view and trial_view.get("best_epoch") is not None:
+        points = len(trial_view.get("x") or ())
+        best = f"best {plain(trial_view.get('axis') or 'epoch')} {plain(trial_view['best_epoch'])}"
+        best += f" of {points} points; " if points else "; "
+    return (
+        f"  {line_start(plain(trial.source))}{mark} [{plain(trial.state)}] "
+        f"{plain(run.verdict.status)}; {best}findings {codes}" + (f"; {params}" if params else "")
+    )
+
+
+def _sweep_lines(report: MultiReport, color: bool) -> list[str]:
+    """A sweep: the store, one line per trial, then every finding (the sweep's first)."""
+    whole = report.sweep
+    assert whole is not None and whole.sweep is not None
+    info = whole.sweep
+    objective = plain(info.objective_name or "objective")
+    best = f"; best trial {plain(info.best_run)}" if info.best_run else ""
+    out = [
+        f"overfitlint {plain(report.tool_version)}",
+        f"  sweep  {plain(info.source)}  {plain(info.kind)}, {info.runs} run(s), "
+        f"{plain(info.direction)} {objective}{best}",
+    ]
+    out.extend(f"  note   {plain(note)}" for note in info.notes)
+    views = {str(t.get("source")): t for t in info.trials}
+    out.append("")
+    out.append("Trials:")
+    out.extend(_trial_line(run, views.get(run.trial.source)) for run in report.runs if run.trial)
+    out.append("")
+    for part in report.parts:
+        for finding in part.findings:
+            out.extend(_finding(part, finding, color))
+            out.append("")
+    summary = report.summary
+    out.append(f"Found {counts_text(summary)}." if summary.total else "No findings.")
+    skipped = whole.rules.skipped
+    if skipped:
+        reasons = (f"{plain(code)} ({plain(why)})" for code, why in skipped.items())
+        out.append("Sweep rules not run: " + "; ".join(reasons))
+    for part in report.parts:
+        out.extend(_baseline_lines(part))
+    failed = sum(1 for run in report.runs if run.summary.failed)
+    out.append(f"Checked {len(report.runs)} run(s) ({failed} failed) and the sweep.")
+    out.append(f"Verdict: {verdict_line(report.verdict)}")
+    out.append(f"Result: {gate_word(summary)} (--fail-on {plain(report.run.fail_on)}).")
+    return out
+
+
 def render_text(report: AnyReport, *, color: bool = False) -> str:
     if not isinstance(report, MultiReport):
         return "\n".join(_run_lines(report, color)) + "\n"
+    if report.sweep is not None:
+        return "\n".join(_sweep_lines(report, color)) + "\n"
     out = []
     for run in report.runs:
         out.append(f"== {plain(run.name)}")
@@ -218,6 +274,11 @@ def render_text(report: AnyReport, *, color: bool = False) -> str:
     summary = report.summary
     failed = sum(1 for run in report.runs if run.summary.failed)
     out.append(f"Checked {len(report.runs)} models ({failed} failed), {counts_text(summary)}.")
+    if report.run.cached:
+        out.append(
+            f"Reused {report.run.cached} of {len(report.runs)} reports from the cache "
+            "(their files, settings and the tool unchanged)."
+        )
     out.append(f"Overall verdict: {verdict_line(report.verdict)}")
     out.append(f"Overall result: {gate_word(summary)} (--fail-on {plain(report.run.fail_on)}).")
     return "\n".join(out) + "\n"

@@ -20,11 +20,11 @@ def two_models(project):
 ARGS = ("models/a/model.onnx", "models/b/model.onnx", "models/b/logs.csv", "models/a/logs.csv")
 
 
-TIMING = {"started_at", "seconds", "budget_s", "jobs"}
+TIMING = {"started_at", "seconds", "budget_s", "jobs", "executor"}
 
 
 def without_timing(value):
-    """The report less what measures time (wall clock, budgets) and --jobs itself."""
+    """The report less what measures time (wall clock, budgets) and the executor itself."""
     if isinstance(value, dict):
         return {k: without_timing(v) for k, v in value.items() if k not in TIMING}
     if isinstance(value, list):

@@ -117,9 +117,86 @@ def keras_model(
         keras.backend.clear_session()  # and leave none used for the next test
 
 
+def spectral_mlp(
+    tmp: Path,
+    sizes: list[int],
+    heavy: tuple[int, ...] = (),
+    frozen: tuple[int, ...] = (),
+    outliers: int = 0,
+    save: str = "checkpoint",
+) -> Path:
+    """A torch MLP for the weight-spectra rules (layers named 0, 2, 4 ...): the Linear layers
+    listed in ``heavy`` get a power-law spectrum (alpha < 2), those in ``frozen``
+    requires_grad=False, the first ``outliers`` outsized weights; saved as a state dict
+    (``checkpoint``) or by TorchScript."""
+    import torch
+    from torch import nn
+
+    from tests.spectra.weights import heavy_tail
+
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(sizes):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    with torch.no_grad():
+        for index in heavy:
+            linears[index].weight.copy_(heavy_tail(linears[index].weight))
+        for k in range(outliers):
+            linears[0].weight[(7 * k) % sizes[1], (13 * k) % sizes[0]] = 3.0
+    for index in frozen:
+        linears[index].weight.requires_grad_(False)
+    path = tmp / "model.pt"
+    if save == "torchscript":
+        torch.jit.save(torch.jit.script(model), path)
+    else:
+        torch.save(model.state_dict(), path)
+    return path
+
+
 BUILDERS: dict[str, Callable[..., Path]] = {
     "onnx_mlp": onnx_mlp,
     "torch_mlp_onnx": torch_mlp_onnx,
     "torch_model": torch_model,
     "keras_model": keras_model,
+    "spectral_mlp": spectral_mlp,
 }
+
+
+def sweep_of_trials(trials: list[dict], tmp: Path):
+    """A sweep from ``trials: [{curve: diverging|healthy|underfit, blend: DROPOUT,
+    params: {...}, objective: last|best|NUMBER}]``: each trial's curves are written as a
+    CSV log, read by the log loader, and ranked by its objective (lower is better)."""
+    from overfitlint import api
+    from overfitlint.loaders.trackers.run import Sweep, TrackedRun, choose_best
+    from tests.builders.sweep_curves import blend, curve
+
+    runs = []
+    for index, spec in enumerate(trials):
+        if "blend" in spec:
+            curves = blend(spec["blend"], seed=index)
+        else:
+            curves = curve(spec["curve"], seed=index)
+        path = tmp / f"trial{index}.csv"
+        rows = zip(curves["train_loss"], curves["val_loss"], strict=True)
+        path.write_text(
+            "epoch,loss,val_loss\n" + "".join(f"{e},{t},{v}\n" for e, (t, v) in enumerate(rows)),
+            encoding="utf-8",
+        )
+        loaded = api.read_log(path)
+        wanted = spec.get("objective", "last")
+        val = curves["val_loss"]
+        objective = {"last": val[-1], "best": min(val)}.get(wanted, wanted)
+        params = dict(spec.get("params", {}))
+        runs.append(
+            TrackedRun(
+                f"trial {index}",
+                f"trial {index}",
+                params,
+                loaded,
+                "finished",
+                objective=float(objective),
+            )
+        )
+    return Sweep("cases", str(tmp), runs, choose_best(runs, "minimize"), "minimize")

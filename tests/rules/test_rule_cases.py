@@ -1,7 +1,8 @@
 """Declarative pass/fail cases for every rule: tests/rules/cases/OFLxxx.yml.
 
 Each case names its inputs (a model built by a builder in case_inputs.py, logs
-given inline), optional settings and thresholds, and what the rule must say.
+given inline, or the trials of a sweep), optional settings and thresholds, and what
+the rule must say.
 Only the case's rule runs, and evidence combination is off, so a case tests its
 rule alone.
 """
@@ -16,8 +17,9 @@ import yaml
 
 from overfitlint import api
 from overfitlint.catalogue import load_catalogue
+from overfitlint.facts import Facts
 from overfitlint.settings import RuleConfig
-from tests.rules.case_inputs import BUILDERS
+from tests.rules.case_inputs import BUILDERS, sweep_of_trials
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -58,7 +60,11 @@ def test_rule_case(code: str, case: dict, tmp_path: Path) -> None:
     rules = RuleConfig(
         selected=(code,), combine_evidence=False, thresholds={code: case.get("thresholds", {})}
     )
-    facts = api.read(_inputs(case, tmp_path), **case.get("settings", {}))
+    if "trials" in case:  # a sweep: each trial's log read by the log loader
+        facts = Facts(sweep=sweep_of_trials(case["trials"], tmp_path))
+    else:
+        hints = {**case.get("settings", {}), "spectral": bool(case.get("spectral"))}
+        facts = api.read(_inputs(case, tmp_path), **hints)
     findings = [f for f in api.judge(facts, rules).findings if f.code == code]
     if case["expect"] == "pass":
         assert findings == [], [f.message for f in findings]
@@ -84,6 +90,6 @@ def test_every_rule_has_pass_and_fail_cases() -> None:
         code, case = param.values
         covered.setdefault(code, set()).add(case["expect"])
     for code, spec in load_catalogue().items():
-        if spec.internal:
-            continue
+        if spec.internal or "data" in spec.needs:
+            continue  # the data rules' fault/control cases live in tests/data/test_rules.py
         assert covered.get(code) == {"pass", "fail"}, f"{code} needs pass and fail cases"

@@ -635,6 +635,18 @@ def symlink_folder(s: Scratch, shared: Path) -> None:
     s.path("models/ext").symlink_to(s.outside, target_is_directory=True)
 
 
+@case("symlink-in-mlruns-to-outside", LEAVE, "check", "mlruns", *TEXT_AND_JSON, probe=False)
+def symlink_in_mlruns(s: Scratch, shared: Path) -> None:
+    """An MLflow file store whose metric file is a link to a file outside the repository."""
+    run = s.repo / "mlruns" / "0" / "abc123"
+    (run / "metrics").mkdir(parents=True)
+    (run.parent / "meta.yaml").write_text("experiment_id: '0'\nname: Default\n")
+    (run / "meta.yaml").write_text("run_id: abc123\nexperiment_id: '0'\nstatus: 3\n")
+    (run / "metrics" / "loss").write_text("".join(f"0 {1 / (e + 1)} {e}\n" for e in range(10)))
+    (s.outside / "val_loss").write_text("".join(f"0 {0.5 + e} {e}\n" for e in range(10)))
+    (run / "metrics" / "val_loss").symlink_to(s.outside / "val_loss")
+
+
 @case(
     "h5-external-link-outside",
     LEAVE,

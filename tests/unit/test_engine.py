@@ -138,3 +138,10 @@ def test_fingerprints_are_stable_and_ignore_numbers():
     second = {f.code: f.fingerprint for f in _run(samples=1000).findings}
     assert first == second
     assert len(set(first.values())) == len(first)
+
+
+def test_explain_describes_every_need():
+    from overfitlint.catalogue import NEEDS
+    from overfitlint.render.explain import NEED_TEXT
+
+    assert set(NEED_TEXT) == set(NEEDS)

@@ -33,6 +33,10 @@ from overfitlint.settings import LoadHints
 
 def load_model(detected: Detected, hints: LoadHints) -> ModelFacts:
     facts = _load(detected.format, detected.path, hints)
+    if detected.format in (SAFETENSORS, TORCH_CHECKPOINT, TORCH_PICKLE):
+        from overfitlint.loaders.models.hf_folder import with_folder_facts
+
+        facts = with_folder_facts(facts, detected.path)
     _note_misleading_name(facts, detected.path, detected.format)
     return sanitize(facts)
 
