@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from overfitlint import loaders
+from overfitlint import downsample, loaders
 from overfitlint.baseline import Baseline
 from overfitlint.catalogue import load_catalogue
 from overfitlint.checks import registered
@@ -215,8 +215,9 @@ def _plain(value: Any) -> Any:
 
 def sweep_view(sweep: Sweep, rules: RuleConfig | None = None) -> list[dict[str, Any]]:
     """Per trial, what the sweep view of the HTML report draws: the validation curve (at most
-    200 points, the logged best among them), the best epoch (the logged minimum), the gap at
-    the end, params and state, and whether OFL301's criteria call the curve diverging."""
+    200 points, chosen by the downsampler of the JSON result and the charts, the logged best
+    among them), the best epoch (the logged minimum), the gap at the end, params and state,
+    and whether OFL301's criteria call the curve diverging."""
     resolved = resolve_thresholds(load_catalogue(), rules or RuleConfig())["OFL301"]
     limits = {name: resolved[name] for name in OFL301_READS}
     view = []
@@ -240,7 +241,9 @@ def sweep_view(sweep: Sweep, rules: RuleConfig | None = None) -> list[dict[str, 
             "diverging": None,
         }
         if outcome is not None:
-            keep = downsample(outcome.points, MAX_VIEW_POINTS, outcome.best_index)
+            keep = downsample.positions(
+                outcome.epochs, outcome.values, MAX_VIEW_POINTS, [outcome.best_index]
+            )
             entry.update(
                 x=[_number(v) for v in outcome.epochs[keep]],
                 y=[json_float(float(v)) for v in outcome.values[keep]],
@@ -251,20 +254,6 @@ def sweep_view(sweep: Sweep, rules: RuleConfig | None = None) -> list[dict[str, 
             )
         view.append(entry)
     return view
-
-
-def downsample(points: int, limit: int, keep: int | None = None) -> np.ndarray:
-    """Indices of at most ``limit`` evenly spread points, the first, last and ``keep`` among
-    them (the best point stays on the drawn curve)."""
-    if points <= limit:
-        return np.arange(points)
-    chosen = set(np.linspace(0, points - 1, limit - 1).round().astype(int).tolist())
-    if keep is not None:
-        chosen.add(int(keep))
-    while len(chosen) > limit:  # the best point pushed it over: drop its nearest neighbour
-        others = sorted(i for i in chosen if i not in (0, points - 1, keep))
-        chosen.discard(min(others, key=lambda i: abs(i - (keep or 0))))
-    return np.asarray(sorted(chosen))
 
 
 def _number(value: float) -> int | float:

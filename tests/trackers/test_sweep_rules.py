@@ -143,8 +143,9 @@ def test_the_sweep_view_draws_at_most_200_points_and_keeps_the_best(tmp_path):
     long = blend(0.0, epochs=500)
     sweep = _sweep(tmp_path, [Trial("long", {"dropout": 0.0}, long)])
     (entry,) = sweep_view(sweep)
-    assert len(entry["x"]) == len(entry["y"]) == 200
+    assert 190 <= len(entry["x"]) == len(entry["y"]) <= 200
     assert entry["x"][0] == 0 and entry["x"][-1] == 499
+    assert max(long["val_loss"]) in entry["y"]  # the shared downsampler keeps the extremes
     best = int(np.argmin(long["val_loss"]))
     assert entry["best_epoch"] == best and best in entry["x"]
     assert entry["y"][entry["x"].index(best)] == entry["best_value"] == min(long["val_loss"])
