@@ -126,3 +126,40 @@ def test_bfloat16_and_float16_safetensors_are_widened(tmp_path: Path) -> None:
         assert low.keys() == exact.keys()
         for name in low:
             assert math.isclose(low[name], exact[name], rel_tol=1e-9), (dtype, name)
+
+
+def test_onnx_initializers_in_typed_fields_read_as_onnx_reads_them(tmp_path: Path) -> None:
+    """Initializers kept in float_data, double_data and int32_data (float16 and bfloat16 bit
+    patterns) rather than raw_data, small and large, are the arrays onnx itself decodes."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from overfitlint.spectra.tensors import read_weights
+
+    rng = np.random.default_rng(5)
+    types = {"f32": TensorProto.FLOAT, "f64": TensorProto.DOUBLE, "f16": TensorProto.FLOAT16}
+    types["bf16"] = TensorProto.BFLOAT16
+    initializers, nodes = [], []
+    for size in (3, 40):  # 40 x 40 is past the size whose values onnx_wire decodes itself
+        for label, data_type in types.items():
+            name = f"{label}_{size}.weight"
+            values = rng.normal(size=(size, size)).astype(np.float32)
+            initializers.append(helper.make_tensor(name, data_type, values.shape, values))
+            nodes.append(helper.make_node("Identity", [name], [f"{name}.out"]))
+    graph = helper.make_graph(nodes, "typed", [], [helper.make_tensor_value_info(
+        f"{initializers[0].name}.out", TensorProto.FLOAT, None)], initializers)  # fmt: skip
+    path = tmp_path / "typed.onnx"
+    onnx.save_model(helper.make_model(graph), str(path))
+    assert not any(t.HasField("raw_data") for t in onnx.load(str(path)).graph.initializer)
+    got = {tensor.name: tensor for tensor in read_weights(path, "onnx")}
+    assert len(got) == len(initializers)
+    for proto in initializers:
+        tensor = got[proto.name.removesuffix(".weight")]
+        wanted = numpy_helper.to_array(proto)
+        if tensor.bfloat16:  # the raw bit patterns, widened by the matrix builder
+            array = (tensor.array.astype(np.uint32) << 16).view(np.float32)
+            assert np.array_equal(array, wanted.astype(np.float32)), proto.name
+        else:
+            assert tensor.array.dtype == wanted.dtype, proto.name
+            assert np.array_equal(tensor.array, wanted), proto.name

@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from overfitlint import onnx_wire
 from overfitlint.errors import InputError
 from overfitlint.facts import Unknown
-from overfitlint.loaders.models import onnx_wire
 from overfitlint.loaders.models.onnx import load_onnx
 from tests.builders import onnx_models
 
@@ -164,6 +164,9 @@ def _same(mine, proto, where="model"):
         name, value = item.name, getattr(mine, item.name)
         if name == "raw_size":
             assert value == (len(proto.raw_data) if proto.HasField("raw_data") else None), where
+        elif name == "data_spans":
+            present = {f.number for f, _ in proto.ListFields()} & set(onnx_wire.DATA_FIELDS)
+            assert set(value) == present, where
         elif name == "dims" and isinstance(mine, onnx_wire.ValueInfo):
             dims = proto.type.tensor_type.shape.dim
             assert len(value) == len(dims), where

@@ -24,13 +24,13 @@ from pathlib import Path
 from overfitlint import protowire as wire
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, OptimizerFacts, Provenance, Unknown
-from overfitlint.loaders.models.onnx_wire import (
+from overfitlint.onnx_wire import (
     EXTERNAL,
     Model,
     attribute_value,
     tensor_values,
 )
-from overfitlint.loaders.models.onnx_wire import read_model as decode_model
+from overfitlint.onnx_wire import read_model as decode_model
 
 NON_TRAINABLE_INPUTS = {"BatchNormalization": (3, 4)}
 # Integer initializers that quantized operators use as weights: (op_type, input position).

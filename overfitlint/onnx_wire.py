@@ -45,6 +45,9 @@ NUMPY_TYPES = {
 }
 INT32_DATA_TYPES = {2, 3, 4, 5, 6, 9, 10, 16}
 """Types whose values (or bit patterns) TensorProto keeps in ``int32_data``."""
+FLOAT_DATA, INT32_DATA, INT64_DATA, RAW_DATA, DOUBLE_DATA, UINT64_DATA = 4, 5, 7, 9, 10, 11
+DATA_FIELDS = (FLOAT_DATA, INT32_DATA, INT64_DATA, RAW_DATA, DOUBLE_DATA, UINT64_DATA)
+"""TensorProto fields holding its values (raw bytes, or packed typed numbers)."""
 _FLOAT32 = struct.Struct("<f")
 
 
@@ -70,6 +73,9 @@ class Tensor:
     uint64_data: list[int] = field(default_factory=list)
     external_data: list[StringStringEntry] = field(default_factory=list)
     data_location: int = 0
+    data_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Where the values lie in the buffer, by field number (``DATA_FIELDS``) as ``(start,
+    end)``, for a large tensor too: the last one of each field, as the file has it."""
 
 
 @dataclass
@@ -287,6 +293,8 @@ def _tensor(buf, message: wire.Field) -> Tensor:
     small = message.end - message.value <= SMALL_TENSOR_BYTES
     for item in wire.fields(buf, message.value, message.end):
         number, kind = item.number, item.wire_type
+        if kind == wire.LENGTH and number in DATA_FIELDS:
+            tensor.data_spans[number] = (item.value, item.end)
         if number == 1 and kind in (wire.VARINT, wire.LENGTH):
             tensor.dims += _varints(buf, item)
         elif number == 2 and kind == wire.VARINT:
