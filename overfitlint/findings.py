@@ -7,7 +7,6 @@ changed in ``adjustments``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +81,8 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across runs: rule, the file's name and the subject, never numbers or lines."""
+        import hashlib  # OpenSSL's start-up: only for outputs and baselines that name findings
+
         source = (self.location.file or "").replace("\\", "/").rsplit("/", 1)[-1]
         key = "\x1f".join((self.code, source, self.subject))
         return hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -8,7 +8,6 @@ target and their combined findings, summary and verdict.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -577,6 +576,8 @@ def with_run_name(report: Report, name: str) -> Report:
 
 
 def file_sha256(path: Path) -> str:
+    import hashlib  # OpenSSL's start-up: only for --hash-inputs and the cache
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

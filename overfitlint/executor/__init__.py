@@ -22,16 +22,19 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from overfitlint.baseline import Baseline
 from overfitlint.errors import InputError
 from overfitlint.executor.failed import FAILED_CODE, Failure, failed_report
-from overfitlint.executor.process import Outcome, run_in_processes
 from overfitlint.executor.progress import FleetProgress
 from overfitlint.pipeline import check_one, with_baseline
 from overfitlint.report import Report
 from overfitlint.settings import Settings
 from overfitlint.targets import Target
+
+if TYPE_CHECKING:
+    from overfitlint.executor.process import Outcome
 
 EXECUTORS = ("serial", "process", "ray")
 RETRIES = 1
@@ -169,6 +172,8 @@ def _dispatch(
             targets, settings, hash_inputs=hash_inputs, config_path=config_path, options=ray_options
         )
     if executor == "process":
+        from overfitlint.executor.process import run_in_processes  # subprocesses, threads
+
         return run_in_processes(
             targets,
             settings,

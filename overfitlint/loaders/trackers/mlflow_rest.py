@@ -11,8 +11,6 @@ while it reads (unless the user set ``MLFLOW_HTTP_REQUEST_TIMEOUT`` /
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,6 +39,9 @@ def _client(url: str):
 
 def check_reachable(url: str, timeout: float) -> None:
     """One line when nothing answers at ``url`` within ``timeout`` seconds."""
+    import urllib.error  # with http.client and ssl: only for a server, not every check
+    import urllib.request
+
     health = url.rstrip("/") + "/health"
     try:
         with urllib.request.urlopen(health, timeout=timeout) as response:
