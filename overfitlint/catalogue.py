@@ -9,6 +9,7 @@ again. A cache that cannot be read or written is ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -212,7 +213,7 @@ def load_catalogue() -> dict[str, RuleSpec]:
 
 # -- the parsed catalogue, cached -------------------------------------------------------------
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def _cache_key(folder: Path, paths: list[Path]) -> list[Any]:
@@ -277,29 +278,12 @@ def _write_cache(key: list[Any], catalogue: dict[str, RuleSpec]) -> None:
 
 
 def _spec_record(spec: RuleSpec) -> dict[str, Any]:
-    return {**spec.to_dict(), "path": spec.path}
+    return dataclasses.asdict(spec)  # JSON writes the tuples as lists
 
 
 def _spec_from(record: dict[str, Any]) -> RuleSpec:
-    return RuleSpec(
-        code=record["code"],
-        name=record["name"],
-        title=record["title"],
-        severity=record["severity"],
-        confidence=record["confidence"],
-        role=record["role"],
-        needs=tuple(record["needs"]),
-        summary=record["summary"],
-        rationale=record["rationale"],
-        fix=record["fix"],
-        thresholds={
-            name: Threshold(name, item["default"], item["doc"])
-            for name, item in record["thresholds"].items()
-        },
-        bad_example=record["examples"]["bad"],
-        good_example=record["examples"]["good"],
-        references=tuple(record["references"]),
-        path=record["path"],
-        fix_snippets=dict(record["fix_snippets"]),
-        probes=tuple(record["probes"]),
-    )
+    values = {item.name: record[item.name] for item in dataclasses.fields(RuleSpec)}
+    values["thresholds"] = {k: Threshold(**t) for k, t in values["thresholds"].items()}
+    for name in ("needs", "references", "probes"):
+        values[name] = tuple(values[name])
+    return RuleSpec(**values)

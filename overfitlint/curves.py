@@ -40,15 +40,18 @@ class Series:
     def finite(self) -> Series:
         """The points whose value is a finite number."""
         keep = np.isfinite(self.values)
-        if keep.all():
-            return self
-        origins = None if self.origins is None else self.origins[keep]
-        index = None if self.index is None else self.index[keep]
+        return self if keep.all() else self.subset(keep)
+
+    def subset(self, rows: np.ndarray) -> Series:
+        """The points ``rows`` (a mask or positions) picks, each with its line, origin and
+        position in the full series."""
+        origins = None if self.origins is None else self.origins[rows]
+        index = None if self.index is None else self.index[rows]
         return Series(
             self.name,
-            self.epochs[keep],
-            self.values[keep],
-            self.lines[keep],
+            self.epochs[rows],
+            self.values[rows],
+            self.lines[rows],
             origins,
             index,
             self.total,

@@ -132,17 +132,10 @@ def bounded(
         return series
     keep = kept_positions(series, epochs, lines)
     picked = positions(series.epochs, series.values, limit, keep.tolist())
-    index = picked if series.index is None else series.index[picked]
-    origins = None if series.origins is None else series.origins[picked]
-    return Series(
-        series.name,
-        series.epochs[picked],
-        series.values[picked],
-        series.lines[picked],
-        origins,
-        index=index,
-        total=series.count,
-    )
+    chosen = series.subset(picked)
+    if series.index is None:
+        chosen = replace(chosen, index=picked)
+    return replace(chosen, total=series.count)
 
 
 def named_points(findings: Iterable[Finding]) -> tuple[list[float], list[int]]:

@@ -39,6 +39,7 @@ from overfitlint.loaders.logs.csv_log import (
     check_header,
     identify,
 )
+from overfitlint.loaders.logs.json_log import flatten
 from overfitlint.loaders.logs.table import Column, Table
 
 FAST_MIN_BYTES = 4 << 20
@@ -367,7 +368,7 @@ def _json_lines(path: Path, head: bytes, start: int) -> Table:
     scan = _scan(path, start, 0)
     if not scan.ascii or scan.line_breaks or scan.rows < 2:
         raise _Irregular  # json_log numbers lines as str.splitlines() does
-    flat = _flatten(first)
+    flat = flatten(first)
     registered = [key for key, value in flat.items() if _registers(value)]
     columns: dict[str, Column] = {}
     numbers = all(value is None or _is_number(value) for value in first.values())
@@ -428,17 +429,6 @@ def _child(column: Any, index: int) -> Any:
         [pc.struct_field(chunk, [index]) for chunk in column.chunks],
         type=column.type[index].type,
     )
-
-
-def _flatten(entry: dict) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in entry.items():
-        if isinstance(value, dict):
-            for inner, inner_value in value.items():
-                flat[f"{key}/{inner}"] = inner_value
-        else:
-            flat[str(key)] = value
-    return flat
 
 
 def _is_number(value: Any) -> bool:

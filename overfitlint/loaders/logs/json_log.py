@@ -347,7 +347,8 @@ def _to_column(key: str, values: list, rows: int, path: Path, lines=None) -> Col
     return Column(array, present)
 
 
-def _flatten(entry: dict) -> dict[str, Any]:
+def flatten(entry: dict) -> dict[str, Any]:
+    """One level of nesting flattened to ``outer/inner`` keys."""
     flat: dict[str, Any] = {}
     for key, value in entry.items():
         if isinstance(value, dict):
@@ -359,7 +360,7 @@ def _flatten(entry: dict) -> dict[str, Any]:
 
 
 def _rows_table(path: Path, fmt: str, entries: list[dict], lines: list[int]) -> Table:
-    flat = [_flatten(e) for e in entries]
+    flat = [flatten(e) for e in entries]
     keys: dict[str, None] = {}
     for entry in flat:
         for key, value in entry.items():
