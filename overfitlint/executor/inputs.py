@@ -90,7 +90,7 @@ def _external_data(path: Path) -> Iterator[Path]:
     from overfitlint.loaders.models.onnx import read_model
 
     try:
-        model, _ = read_model(path)
+        model = read_model(path)
     except InputError:  # a damaged model: the check itself says so
         return
     folder = path.parent
