@@ -1,19 +1,8 @@
-"""The rule catalogue: one TOML file per rule in ``rules/``, bundled into the wheel.
-
-Parsing the TOML files costs more than the rest of a small check (Python's ``tomllib`` reads
-their long texts a character at a time), so the parsed catalogue is kept in a JSON file in
-the user's cache folder (``cache_folder``), keyed by the rule folder, each file's name, size
-and modification time, and the tool's version: any change to a rule file parses them all
-again. A cache that cannot be read or written is ignored.
-"""
+"""The rule catalogue: one TOML file per rule in ``rules/``, bundled into the wheel."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import stat
-import zlib
+import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -128,8 +117,6 @@ def rules_dir() -> Path:
 
 
 def parse_rule(path: Path) -> RuleSpec:
-    import tomllib
-
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -192,13 +179,7 @@ def parse_rule(path: Path) -> RuleSpec:
 @cache
 def load_catalogue() -> dict[str, RuleSpec]:
     """All rules by code, sorted by code."""
-    folder = rules_dir()
-    paths = sorted(folder.glob("OFL*.toml"))
-    key = _cache_key(folder, paths)
-    cached = _read_cache(key)
-    if cached is not None:
-        return cached
-    specs = [parse_rule(path) for path in paths]
+    specs = [parse_rule(path) for path in sorted(rules_dir().glob("OFL*.toml"))]
     names: dict[str, str] = {}
     for spec in specs:
         if spec.name in names:
@@ -206,84 +187,4 @@ def load_catalogue() -> dict[str, RuleSpec]:
                 f"{spec.code}: name {spec.name!r} is also used by {names[spec.name]}"
             )
         names[spec.name] = spec.code
-    catalogue = {spec.code: spec for spec in specs}
-    _write_cache(key, catalogue)
-    return catalogue
-
-
-# -- the parsed catalogue, cached -------------------------------------------------------------
-
-CACHE_FORMAT = 2
-
-
-def _cache_key(folder: Path, paths: list[Path]) -> list[Any]:
-    from overfitlint import __version__
-
-    files = []
-    for path in paths:
-        info = path.stat()
-        files.append([path.name, info.st_size, info.st_mtime_ns])
-    return [CACHE_FORMAT, __version__, str(folder), files]
-
-
-def cache_folder() -> Path | None:
-    """The user's cache folder, ``$XDG_CACHE_HOME/overfitlint`` else ``~/.cache/overfitlint``,
-    made if needed; None when it cannot be made, or is not a folder of the current user that
-    nobody else may write to."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base, "overfitlint")
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISDIR(info.st_mode) or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return None
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        return None
-    return folder
-
-
-def _cache_file(key: list[Any]) -> Path | None:
-    folder = cache_folder()
-    digest = zlib.crc32(json.dumps(key[:3]).encode())  # one file per rule folder and version
-    return None if folder is None else folder / f"catalogue-{digest:08x}.json"
-
-
-def _read_cache(key: list[Any]) -> dict[str, RuleSpec] | None:
-    path = _cache_file(key)
-    if path is None:
-        return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("key") != key:
-            return None
-        specs = [_spec_from(record) for record in document["rules"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
     return {spec.code: spec for spec in specs}
-
-
-def _write_cache(key: list[Any], catalogue: dict[str, RuleSpec]) -> None:
-    target = _cache_file(key)
-    if target is None:
-        return
-    document = {"key": key, "rules": [_spec_record(spec) for spec in catalogue.values()]}
-    try:
-        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        partial.write_text(json.dumps(document), encoding="utf-8")
-        os.replace(partial, target)  # readers see the old file or the new one, whole
-    except OSError:
-        return
-
-
-def _spec_record(spec: RuleSpec) -> dict[str, Any]:
-    return dataclasses.asdict(spec)  # JSON writes the tuples as lists
-
-
-def _spec_from(record: dict[str, Any]) -> RuleSpec:
-    values = {item.name: record[item.name] for item in dataclasses.fields(RuleSpec)}
-    values["thresholds"] = {k: Threshold(**t) for k, t in values["thresholds"].items()}
-    for name in ("needs", "references", "probes"):
-        values[name] = tuple(values[name])
-    return RuleSpec(**values)
