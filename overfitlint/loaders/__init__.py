@@ -32,26 +32,41 @@ EPOCH_IN_NAME = (
 )
 
 
+def _add(
+    detected: Detected, hints: LoadHints, model: ModelFacts | None, curves: list[Curves]
+) -> tuple[ModelFacts | None, list[Curves]]:
+    """One input read into the facts so far."""
+    if detected.kind == formats.FOLDER:
+        raise InputError(
+            f"{detected.path}: a folder with no model or training log overfitlint knows"
+        )
+    if detected.format != formats.FACTORY:
+        root = hints.root or find_root(detected.path)
+        confine(detected.path, root, "the input")
+    if detected.kind == formats.MODEL:
+        if model is not None:
+            raise InputError(
+                f"{detected.path}: a second model file; check one model per run "
+                f"(the first was {model.source})"
+            )
+        model = load_model(detected, hints)
+    else:
+        curves.append(load_log(detected, hints))
+    return model, curves
+
+
 def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
     model: ModelFacts | None = None
     curves: list[Curves] = []
+    left_out: list[str] = []
     for detected in inputs:
-        if detected.kind == formats.FOLDER:
-            raise InputError(
-                f"{detected.path}: a folder with no model or training log overfitlint knows"
-            )
-        if detected.format != formats.FACTORY:
-            root = hints.root or find_root(detected.path)
-            confine(detected.path, root, "the input")
-        if detected.kind == formats.MODEL:
-            if model is not None:
-                raise InputError(
-                    f"{detected.path}: a second model file; check one model per run "
-                    f"(the first was {model.source})"
-                )
-            model = load_model(detected, hints)
-        else:
-            curves.append(load_log(detected, hints))
+        if detected.optional:  # found by searching a folder: unreadable means not ours
+            try:
+                model, curves = _add(detected, hints, model, curves)
+            except InputError as exc:
+                left_out.append(f"left out {detected.path}, found in the folder: {exc}")
+            continue
+        model, curves = _add(detected, hints, model, curves)
     curves = combine_logs(curves)
     samples = sample_count(curves, hints.samples)
     if model is not None and hints.weight_decay is not None:
@@ -67,6 +82,7 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
         augmentation=hints.augmentation,
         folds=hints.folds,
         data=data,
+        notes=tuple(left_out),
     )
 
 
