@@ -28,7 +28,10 @@ from overfitlint.settings import LoadHints
 # ModelCheckpoint "weights.12-0.44.h5", "model-12.keras", "model_epoch_12.pt".
 EPOCH_IN_NAME = (
     re.compile(r"(?:^|[-_.])epoch[=_-]?(\d+)(?=\D|$)", re.I),
-    re.compile(r"^(?:weights|model|ckpt|checkpoint)[._-](\d{1,6})(?:[-_.]\d+\.\d+)?\.\w+$", re.I),
+    re.compile(
+        r"^(?:weights|model|ckpt|checkpoint)[._-](\d{1,6})(?:[-_.]\d+\.\d+)?(?:\.weights)?\.\w+$",
+        re.I,
+    ),
 )
 
 
