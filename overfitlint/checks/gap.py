@@ -43,11 +43,24 @@ def accuracy_scale(*series: Series | None) -> float:
     return 1.0 if peak > 1.5 else 100.0
 
 
-def val_rise_pct(val: Series, lower: bool = True) -> float:
-    """How far the last logged value is from the logged best, in percent (worse is positive)."""
-    best = best_index(val, lower)
+def val_rise_pct(val: Series, k: int, lower: bool = True) -> float:
+    """How much worse the end is than the logged best, in percent (worse is positive): the mean
+    of the last ``k`` points against the mean of ``k`` points centred on the best, so that one
+    lucky or unlucky point at either end does not decide it."""
+    best_epoch = float(val.epochs[best_index(val, lower)])
     sign = 1.0 if lower else -1.0
-    return 100.0 * sign * (val.values[-1] - val.values[best]) / max(abs(val.values[best]), 1e-12)
+    around_best = value_at(val, best_epoch, k)
+    return 100.0 * sign * (tail_mean(val, k) - around_best) / max(abs(around_best), 1e-12)
+
+
+def _got_worse(curves: Curves, val: Series, k: int, limit: float) -> bool:
+    """Validation got at least ``limit`` percent worse since its best: judged on the validation
+    loss where there is one (continuous, where accuracy on a small validation set moves in
+    steps), else on ``val`` itself (an accuracy: higher is better)."""
+    loss = _finite(curves, curves.loss.val)
+    if loss is not None and len(loss) >= 2:
+        return val_rise_pct(loss, k, curves.loss.lower_is_better) >= limit
+    return val_rise_pct(val, k, lower=False) >= limit
 
 
 def _finite(curves: Curves, name: str | None) -> Series | None:
@@ -85,7 +98,7 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
     best = best_index(val)
     best_epoch = float(val.epochs[best])
     best_ratio = value_at(val, best_epoch, k) / max(value_at(train, best_epoch, k), 1e-12)
-    rise = val_rise_pct(val)
+    rise = val_rise_pct(val, k)
     limit = ctx.threshold("min_val_rise")
     growing = rise >= limit
     return ctx.finding(
@@ -120,13 +133,6 @@ def _accuracy_pair(ctx: CheckContext, curves: Curves) -> tuple[Series, Series, f
     return train, val, accuracy_scale(train, val)
 
 
-def _loss_grew(curves: Curves, limit: float) -> bool | None:
-    val = _finite(curves, curves.loss.val)
-    if val is None or len(val) < 2:
-        return None
-    return val_rise_pct(val, curves.loss.lower_is_better) >= limit
-
-
 def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     accuracy = _accuracy_pair(ctx, curves)
     if accuracy is None:
@@ -135,12 +141,14 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     gap = (tail_mean(train, k) - tail_mean(val, k)) * scale
     if gap < ctx.threshold("max_accuracy_gap"):
         return None
-    best = best_index(val, lower_is_better=False)
-    best_epoch = float(val.epochs[best])
-    best_gap = (value_at(train, best_epoch, k) - value_at(val, best_epoch, k)) * scale
-    drop = val_rise_pct(val, lower=False)
     limit = ctx.threshold("min_val_rise")
-    growing = drop >= limit or bool(_loss_grew(curves, limit))
+    growing = _got_worse(curves, val, k, limit)
+    val_loss = _finite(curves, curves.loss.val)
+    if val_loss is not None and len(val_loss) >= 2:  # one best epoch: the loss's logged minimum
+        best_epoch = float(val_loss.epochs[best_index(val_loss, curves.loss.lower_is_better)])
+    else:
+        best_epoch = float(val.epochs[best_index(val, lower_is_better=False)])
+    best_gap = (value_at(train, best_epoch, k) - value_at(val, best_epoch, k)) * scale
     return ctx.finding(
         f"{train.name} is {gap:.1f} points above {val.name} (means of the last {k} points); the "
         f"gap was {best_gap:.1f} points at the best {curves.axis} ({epoch_number(best_epoch)})"
@@ -192,7 +200,7 @@ def _memorized_loss(ctx: CheckContext, curves: Curves, k: int) -> Finding | None
     if share > ctx.threshold("max_train_loss_share") or ratio < ctx.threshold("min_loss_ratio"):
         return None
     limit = ctx.threshold("min_val_rise")
-    growing = val_rise_pct(val) >= limit
+    growing = val_rise_pct(val, k) >= limit
     return ctx.finding(
         f"{train.name} fell to {share:.2g}% of its start ({end_train:.3g}, mean of the last {k}) "
         f"while {val.name} stays at {end_val:.3g} ({ratio:.0f}x): the model memorises the "
@@ -221,7 +229,7 @@ def _memorized_accuracy(ctx: CheckContext, curves: Curves, k: int) -> Finding | 
     if train_end - val_end < ctx.threshold("min_accuracy_gap"):
         return None
     limit = ctx.threshold("min_val_rise")
-    growing = val_rise_pct(val, lower=False) >= limit or bool(_loss_grew(curves, limit))
+    growing = _got_worse(curves, val, k, limit)
     return ctx.finding(
         f"{train.name} reached {train_end:.1f}% while {val.name} stays at {val_end:.1f}% (means of "
         f"the last {k}): the model memorises the training set"
