@@ -19,6 +19,7 @@ from overfitlint import formats, outputs
 from overfitlint.baseline import read_baseline, write_baseline
 from overfitlint.catalogue import load_catalogue
 from overfitlint.config import Config
+from overfitlint.discovery import discover
 from overfitlint.engine.selection import Selection, check_selectors, resolve
 from overfitlint.errors import InputError
 from overfitlint.executor import FleetOptions, run_targets
@@ -151,9 +152,31 @@ def sweep_target(request: CheckRequest) -> SweepTarget | None:
     return found[0]
 
 
+def targets_of_paths(paths: tuple[Path, ...]) -> list[Target]:
+    """PATHS as targets: a folder by its layout (``overfitlint.discovery``), files and what a
+    plain folder holds paired by ``targets.group``."""
+    loose: list[formats.Detected] = []
+    laid_out: list[Target] = []
+    notes: list[str] = []
+    for path in paths:
+        detected = detect_inside(path)
+        if detected.kind != formats.FOLDER:
+            loose.append(detected)
+            continue
+        for found in discover(path):
+            items = tuple(replace(detect_inside(p), optional=found.searched) for p in found.paths)
+            if found.searched:
+                loose.extend(items)
+                notes.extend(found.notes)
+            else:
+                laid_out.append(Target(str(found.folder), items, notes=tuple(found.notes)))
+    grouped = [replace(t, notes=tuple(notes)) for t in group(loose)] if loose else []
+    return laid_out + grouped
+
+
 def targets_from(paths: tuple[Path, ...], config: Config, request: CheckRequest) -> list[Target]:
     if paths:
-        return group([detect_inside(path) for path in paths])
+        return targets_of_paths(paths)
     if config.models:
         return [
             Target(

@@ -90,6 +90,9 @@ class Detected:
     kind: str
     format: str
     head: bytes = b""
+    optional: bool = False
+    """Found by searching a folder, not named: a log that cannot be read is left out (with a
+    note) instead of ending the check."""
 
     @property
     def description(self) -> str:
@@ -110,6 +113,25 @@ def read_head(path: Path) -> bytes:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
+def is_savedmodel(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+
+
+def event_files_here(path: Path) -> bool:
+    """A TensorBoard run: event files in the folder or one level down (Keras writes
+    ``logs/train`` and ``logs/validation``)."""
+    try:
+        for child in path.iterdir():
+            if child.name.startswith("events.out.tfevents") and child.is_file():
+                return True
+            nested = child.is_dir() and not child.is_symlink()
+            if nested and any(g.name.startswith("events.out.tfevents") for g in child.iterdir()):
+                return True
+    except OSError:
+        return False
+    return False
+
+
 def detect(path: Path) -> Detected:
     """Detect once; a path that is none of our inputs is one line for the user."""
     if is_factory_spec(path):
@@ -117,11 +139,11 @@ def detect(path: Path) -> Detected:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
-        if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+        if is_savedmodel(path):
             return Detected(path, MODEL, SAVEDMODEL)
-        if event_files(path):
+        if event_files_here(path):
             return Detected(path, LOG, TENSORBOARD)
-        return Detected(path, FOLDER, FOLDER)
+        return Detected(path, FOLDER, FOLDER)  # searched by overfitlint.discovery
     head = read_head(path)
     if is_event_header(head):  # TensorBoard: binary, so before the model formats
         return Detected(path, LOG, TENSORBOARD, head)

@@ -67,6 +67,7 @@ def check_one(
         probe=outcome.summary,
         config_path=config_path,
         name=target.name or None,
+        notes=target.notes,
     )
     return report if baseline is None else with_baseline(report, baseline, settings.rules)
 

@@ -34,6 +34,8 @@ class Target:
     inputs: tuple[Detected, ...]
     overrides: Mapping[str, Any] = field(default_factory=dict)
     """Load hints for this target only (a [[models]] entry's samples, weight decay...)."""
+    notes: tuple[str, ...] = ()
+    """How the inputs were found (a folder's layout, what was left out)."""
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -43,17 +45,25 @@ class Target:
         return {
             "name": self.name,
             "inputs": [
-                {"path": str(d.path), "kind": d.kind, "format": d.format} for d in self.inputs
+                {"path": str(d.path), "kind": d.kind, "format": d.format, "optional": d.optional}
+                for d in self.inputs
             ],
             "overrides": dict(self.overrides),
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
         inputs = tuple(
-            Detected(Path(d["path"]), d["kind"], d["format"]) for d in data.get("inputs") or []
+            Detected(Path(d["path"]), d["kind"], d["format"], optional=bool(d.get("optional")))
+            for d in data.get("inputs") or []
         )
-        return cls(str(data["name"]), inputs, dict(data.get("overrides") or {}))
+        return cls(
+            str(data["name"]),
+            inputs,
+            dict(data.get("overrides") or {}),
+            tuple(data.get("notes") or ()),
+        )
 
 
 def _owner(log: Path, models: list[Path]) -> Path | None:

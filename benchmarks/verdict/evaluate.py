@@ -206,7 +206,9 @@ def ofl301(outcomes: list[Outcome]) -> Detection:
         diverges = o.label["curve_diverges"]
         if diverges is None or not _log_given(o):
             continue
-        found = bool(o.active("OFL301"))
+        found = bool(o.active("OFL301")) or any(
+            f.get("code") == "OFL301" and _evidence(f, "kept_epoch") is not None for f in o.findings
+        )  # a divergence found after the weights that ship were kept counts as found
         bucket = {
             (True, True): result.tp,
             (False, True): result.fp,
@@ -238,17 +240,17 @@ class EpochCheck:
 
 
 def best_epochs(outcomes: list[Outcome]) -> list[EpochCheck]:
-    """Each OFL301/302/303 finding's best (or restored) epoch beside the logged minimum."""
+    """Each OFL301/302/303 finding's best epoch beside the logged minimum (information findings
+    too). OFL303's ``restored_epoch`` is not compared: it is what EarlyStopping, with its
+    ``min_delta``, would have restored, which may lawfully be an earlier epoch."""
     checks = []
     for o in outcomes:
-        for code in BEST_EPOCH_CODES:
-            for finding in o.active(code):
-                for evidence in ("best_epoch", "restored_epoch"):
-                    value = _evidence(finding, evidence)
-                    if isinstance(value, int | float):
-                        logged = o.label["best_epoch_logged"]
-                        checks.append(EpochCheck(o.name, code, evidence, value, logged))
-                        break
+        for finding in o.findings:
+            code = finding.get("code")
+            value = _evidence(finding, "best_epoch")
+            if code in BEST_EPOCH_CODES and isinstance(value, int | float):
+                logged = o.label["best_epoch_logged"]
+                checks.append(EpochCheck(o.name, code, "best_epoch", value, logged))
     return checks
 
 

@@ -8,9 +8,10 @@ Three ways a curve is judged, by how much it can show:
   before the end, a *steady* rise (every point after the logged minimum at or above the one
   before, within ``short_max_dip``) that is large against the noise;
 - **short runs** (``short_min_points`` to ``min_epochs`` - 1 points: fine-tunes with a handful
-  of evaluations): the logged values alone, with no noise to estimate, so only a steady rise of
-  at least ``short_min_rise`` over at least ``short_min_after`` points counts, at low or medium
-  confidence;
+  of evaluations): the logged values alone, with no noise to estimate, so only a rise of at
+  least ``short_min_rise`` over at least ``short_min_after`` points counts, either steady or
+  with every point after the best at least ``short_min_rise`` above it (spikes, but no return),
+  at low or medium confidence;
 - fewer points: not judged (OFL308 says so).
 
 The weights that ship are judged: with a kept epoch (a best checkpoint, restored weights) the
@@ -133,6 +134,16 @@ def _steady(values: np.ndarray, start: int, max_dip_pct: float) -> bool:
     return bool(np.all(tail[1:] >= floor))
 
 
+def _stays_above(values: np.ndarray, start: int, min_pct: float) -> bool:
+    """Every point after ``start`` at least ``min_pct`` percent above the one at ``start``:
+    spikes in between, but no return to the best."""
+    tail = values[start + 1 :]
+    if tail.size == 0:
+        return False
+    base = values[start]
+    return bool(np.all(tail - base >= abs(base) * min_pct / 100.0))
+
+
 def _rise(
     val: Series, train: Series | None, lower: bool, method: str, smoothed: Divergence | None = None
 ) -> Rise:
@@ -176,7 +187,10 @@ def _judge_short(val: Series, train: Series | None, limits, lower: bool) -> tupl
     diverging = (
         rise.after >= limits["short_min_after"]
         and rise.rise_pct >= limits["short_min_rise"]
-        and _steady(values, rise.best_index, limits["short_max_dip"])
+        and (
+            _steady(values, rise.best_index, limits["short_max_dip"])
+            or _stays_above(values, rise.best_index, limits["short_min_rise"])
+        )
         and _train_ok(rise, limits)
     )
     return rise, diverging
@@ -548,9 +562,15 @@ def _divergence_finding(
     evidence += metric_evidence
     how = ""
     if rise.method == SHORT:
-        how = (
-            f"; a short run ({rise.points} evaluations): judged on the logged values alone, "
+        sign = 1.0 if curves.loss.lower_is_better else -1.0
+        steady = _steady(sign * val.values, rise.best_index, limits["short_max_dip"])
+        shape = (
             "every point after the best above the one before"
+            if steady
+            else f"every point after the best at least {limits['short_min_rise']:g}% above it"
+        )
+        how = (
+            f"; a short run ({rise.points} evaluations): judged on the logged values alone, {shape}"
         )
     elif rise.method == STEADY:
         how = f"; a steady rise over the last {points(rise.after, axis)}"

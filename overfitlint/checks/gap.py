@@ -43,11 +43,24 @@ def accuracy_scale(*series: Series | None) -> float:
     return 1.0 if peak > 1.5 else 100.0
 
 
-def val_rise_pct(val: Series, lower: bool = True) -> float:
-    """How far the last logged value is from the logged best, in percent (worse is positive)."""
-    best = best_index(val, lower)
+def val_rise_pct(val: Series, k: int, lower: bool = True) -> float:
+    """How much worse the end is than the logged best, in percent (worse is positive): the mean
+    of the last ``k`` points against the mean of ``k`` points centred on the best, so that one
+    lucky or unlucky point at either end does not decide it."""
+    best_epoch = float(val.epochs[best_index(val, lower)])
     sign = 1.0 if lower else -1.0
-    return 100.0 * sign * (val.values[-1] - val.values[best]) / max(abs(val.values[best]), 1e-12)
+    around_best = value_at(val, best_epoch, k)
+    return 100.0 * sign * (tail_mean(val, k) - around_best) / max(abs(around_best), 1e-12)
+
+
+def _got_worse(curves: Curves, val: Series, k: int, limit: float) -> bool:
+    """Validation got at least ``limit`` percent worse since its best: judged on the validation
+    loss where there is one (continuous, where accuracy on a small validation set moves in
+    steps), else on ``val`` itself (an accuracy: higher is better)."""
+    loss = _finite(curves, curves.loss.val)
+    if loss is not None and len(loss) >= 2:
+        return val_rise_pct(loss, k, curves.loss.lower_is_better) >= limit
+    return val_rise_pct(val, k, lower=False) >= limit
 
 
 def _finite(curves: Curves, name: str | None) -> Series | None:
@@ -65,11 +78,15 @@ def _loss_pair(ctx: CheckContext, curves: Curves) -> tuple[Series, Series] | Non
     return train, val
 
 
-def _opened_by_overfitting(ctx: CheckContext, curves: Curves, val: Series, lower: bool) -> bool:
-    """The validation metric got worse by min_val_rise % from its best (for an accuracy gap,
-    or the validation loss did): the gap opened as the model overfitted."""
+def _opened_by_overfitting(
+    ctx: CheckContext, curves: Curves, val: Series, k: int, lower: bool
+) -> bool:
+    """Validation got worse by min_val_rise % from its best (``val`` a loss, or for an
+    accuracy, as ``_got_worse`` judges it): the gap opened as the model overfitted."""
     limit = ctx.threshold("min_val_rise")
-    return val_rise_pct(val, lower) >= limit or (not lower and bool(_loss_grew(curves, limit)))
+    if lower:
+        return val_rise_pct(val, k) >= limit
+    return _got_worse(curves, val, k, limit)
 
 
 def _gap_finding(
@@ -119,7 +136,7 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
     best = best_index(val)
     best_epoch = float(val.epochs[best])
     best_ratio = value_at(val, best_epoch, k) / max(value_at(train, best_epoch, k), 1e-12)
-    rise = val_rise_pct(val)
+    rise = val_rise_pct(val, k)
     return _gap_finding(
         ctx,
         curves,
@@ -135,7 +152,7 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
             Evidence("best_epoch", epoch_number(best_epoch), curves.axis),
             Evidence("val_rise_from_best", round(rise, 2), "%"),
         ],
-        _opened_by_overfitting(ctx, curves, val, lower=True),
+        rise >= ctx.threshold("min_val_rise"),
     )
 
 
@@ -152,13 +169,6 @@ def _accuracy_pair(ctx: CheckContext, curves: Curves) -> tuple[Series, Series, f
     return train, val, accuracy_scale(train, val)
 
 
-def _loss_grew(curves: Curves, limit: float) -> bool | None:
-    val = _finite(curves, curves.loss.val)
-    if val is None or len(val) < 2:
-        return None
-    return val_rise_pct(val, curves.loss.lower_is_better) >= limit
-
-
 def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     accuracy = _accuracy_pair(ctx, curves)
     if accuracy is None:
@@ -167,8 +177,12 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     gap = (tail_mean(train, k) - tail_mean(val, k)) * scale
     if gap < ctx.threshold("max_accuracy_gap"):
         return None
-    best = best_index(val, lower_is_better=False)
-    best_epoch = float(val.epochs[best])
+    growing = _opened_by_overfitting(ctx, curves, val, k, lower=False)
+    val_loss = _finite(curves, curves.loss.val)
+    if val_loss is not None and len(val_loss) >= 2:  # one best epoch: the loss's logged minimum
+        best_epoch = float(val_loss.epochs[best_index(val_loss, curves.loss.lower_is_better)])
+    else:
+        best_epoch = float(val.epochs[best_index(val, lower_is_better=False)])
     best_gap = (value_at(train, best_epoch, k) - value_at(val, best_epoch, k)) * scale
     return _gap_finding(
         ctx,
@@ -181,7 +195,7 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
             Evidence("accuracy_gap_at_best", round(best_gap, 2), "points"),
             Evidence("best_epoch", epoch_number(best_epoch), curves.axis),
         ],
-        _opened_by_overfitting(ctx, curves, val, lower=False),
+        growing,
     )
 
 
@@ -232,7 +246,7 @@ def _memorized_loss(ctx: CheckContext, curves: Curves, k: int) -> Finding | None
             Evidence("val_end", round(end_val, 6), val.name),
             Evidence("loss_ratio_end", round(ratio, 2), "x"),
         ],
-        _opened_by_overfitting(ctx, curves, val, lower=True),
+        _opened_by_overfitting(ctx, curves, val, k, lower=True),
     )
 
 
@@ -258,5 +272,5 @@ def _memorized_accuracy(ctx: CheckContext, curves: Curves, k: int) -> Finding | 
             Evidence("val_accuracy_end", round(val_end, 2), "%"),
             Evidence("accuracy_gap_end", round(train_end - val_end, 2), "points"),
         ],
-        _opened_by_overfitting(ctx, curves, val, lower=False),
+        _opened_by_overfitting(ctx, curves, val, k, lower=False),
     )

@@ -28,30 +28,48 @@ from overfitlint.settings import LoadHints
 # ModelCheckpoint "weights.12-0.44.h5", "model-12.keras", "model_epoch_12.pt".
 EPOCH_IN_NAME = (
     re.compile(r"(?:^|[-_.])epoch[=_-]?(\d+)(?=\D|$)", re.I),
-    re.compile(r"^(?:weights|model|ckpt|checkpoint)[._-](\d{1,6})(?:[-_.]\d+\.\d+)?\.\w+$", re.I),
+    re.compile(
+        r"^(?:weights|model|ckpt|checkpoint)[._-](\d{1,6})(?:[-_.]\d+\.\d+)?(?:\.weights)?\.\w+$",
+        re.I,
+    ),
 )
+
+
+def _add(
+    detected: Detected, hints: LoadHints, model: ModelFacts | None, curves: list[Curves]
+) -> tuple[ModelFacts | None, list[Curves]]:
+    """One input read into the facts so far."""
+    if detected.kind == formats.FOLDER:
+        raise InputError(
+            f"{detected.path}: a folder with no model or training log overfitlint knows"
+        )
+    if detected.format != formats.FACTORY:
+        root = hints.root or find_root(detected.path)
+        confine(detected.path, root, "the input")
+    if detected.kind == formats.MODEL:
+        if model is not None:
+            raise InputError(
+                f"{detected.path}: a second model file; check one model per run "
+                f"(the first was {model.source})"
+            )
+        model = load_model(detected, hints)
+    else:
+        curves.append(load_log(detected, hints))
+    return model, curves
 
 
 def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
     model: ModelFacts | None = None
     curves: list[Curves] = []
+    left_out: list[str] = []
     for detected in inputs:
-        if detected.kind == formats.FOLDER:
-            raise InputError(
-                f"{detected.path}: a folder with no model or training log overfitlint knows"
-            )
-        if detected.format != formats.FACTORY:
-            root = hints.root or find_root(detected.path)
-            confine(detected.path, root, "the input")
-        if detected.kind == formats.MODEL:
-            if model is not None:
-                raise InputError(
-                    f"{detected.path}: a second model file; check one model per run "
-                    f"(the first was {model.source})"
-                )
-            model = load_model(detected, hints)
-        else:
-            curves.append(load_log(detected, hints))
+        if detected.optional:  # found by searching a folder: unreadable means not ours
+            try:
+                model, curves = _add(detected, hints, model, curves)
+            except InputError as exc:
+                left_out.append(f"left out {detected.path}, found in the folder: {exc}")
+            continue
+        model, curves = _add(detected, hints, model, curves)
     curves = combine_logs(curves)
     samples = sample_count(curves, hints.samples)
     if model is not None and hints.weight_decay is not None:
@@ -67,6 +85,7 @@ def load(inputs: Sequence[Detected], hints: LoadHints) -> Facts:
         augmentation=hints.augmentation,
         folds=hints.folds,
         data=data,
+        notes=tuple(left_out),
     )
 
 

@@ -71,6 +71,18 @@ def test_hf_trainer_state_gives_curves_and_samples(tmp_path):
     assert "evaluation after training" in _notes(curves)
 
 
+def test_hf_samples_of_a_run_given_a_fraction_of_an_epoch(tmp_path):
+    """num_train_epochs=2.5: the Trainer stores 3 and max_steps 393; its epoch 2.503 at step
+    393 says 157 steps per epoch (2,500 sequences in batches of 16)."""
+    path = build.hf_trainer_state(tmp_path / "trainer_state.json", LOSS[:6], VAL[:3])
+    state = json.loads(path.read_text())
+    state.update(global_step=393, max_steps=393, num_train_epochs=3, epoch=393 / 157)
+    path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    curves = _load(path)
+    assert curves.samples == 157 * 16
+    assert "global_step 393 / epoch 2.503 = 157 steps per epoch" in curves.samples_basis
+
+
 def test_hf_samples_are_a_fact_when_none_given(tmp_path):
     path = build.hf_trainer_state(tmp_path / "trainer_state.json", LOSS[:20], VAL[:10])
     facts = api.read([path])

@@ -247,19 +247,32 @@ def _plain(value: Any) -> Any:
 
 
 def _hf_samples(table: Table, state: dict) -> None:
+    """Samples per epoch: steps per epoch x batch size. The Trainer's ``epoch`` is
+    ``global_step / steps per epoch`` (fractional when a run stops mid-epoch), which is exact;
+    ``max_steps / num_train_epochs`` only where there is no epoch (``num_train_epochs`` is
+    rounded up when the run was given a fraction of an epoch)."""
     batch = state.get("train_batch_size")
+    if not (isinstance(batch, int) and batch > 0):
+        return
+    step, epoch = state.get("global_step"), state.get("epoch")
     steps, epochs = state.get("max_steps"), state.get("num_train_epochs")
-    if not (isinstance(batch, int) and batch > 0 and isinstance(steps, int) and steps > 0):
+    if _positive(step) and _positive(epoch) and isinstance(step, int):
+        per_epoch = max(1, round(step / epoch))
+        basis = f"global_step {step} / epoch {epoch:.4g} = {per_epoch} steps per epoch"
+    elif _positive(steps) and _positive(epochs) and isinstance(steps, int):
+        per_epoch = math.ceil(steps / epochs)
+        basis = f"max_steps {steps} / num_train_epochs {epochs:g} = {per_epoch} steps per epoch"
+    else:
         return
-    if not (isinstance(epochs, int | float) and epochs > 0):
-        return
-    per_epoch = math.ceil(steps / epochs)
     table.samples = per_epoch * batch
     table.samples_basis = (
-        f"max_steps {steps} / num_train_epochs {epochs:g} = {per_epoch} steps per epoch x "
-        f"train_batch_size {batch} in trainer_state.json (assumes no gradient accumulation "
-        "and one process; the last batch may be smaller)"
+        f"{basis} x train_batch_size {batch} in trainer_state.json (assumes no gradient "
+        "accumulation and one process; the last batch may be smaller)"
     )
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 def _lists(
