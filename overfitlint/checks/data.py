@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from overfitlint.engine.context import CheckContext
 from overfitlint.engine.registry import check
@@ -26,8 +26,9 @@ def _data(ctx: CheckContext) -> DataFacts:
     return data
 
 
-def _location(data: DataFacts) -> Location:
-    return Location(file=data.source)
+def _finding(ctx: CheckContext, message: str, **options: Any) -> Finding:
+    """A 5xx finding, located at the data set (its file or folder)."""
+    return ctx.finding(message, location=Location(file=_data(ctx).source), **options)
 
 
 def _count(count: int, one: str, many: str) -> str:
@@ -74,11 +75,11 @@ def train_val_overlap(ctx: CheckContext) -> Iterator[Finding]:
     if overlap.label_conflicts:
         text += f"; {overlap.label_conflicts:,} exact copies carry a different label"
     evidence.append(Evidence("curves_untrustworthy", True))
-    yield ctx.finding(
+    yield _finding(
+        ctx,
         text + ": validation measures memorisation there, so the learning curves cannot show "
         "overfitting and the run cannot be called healthy",
         evidence=evidence,
-        location=_location(data),
         subject="train-val",
     )
 
@@ -110,7 +111,7 @@ def train_duplicates(ctx: CheckContext) -> Iterator[Finding]:
         text += f", e.g. {_pairs_text(pairs)}"
     if inside.label_conflicts:
         text += f"; {inside.label_conflicts:,} exact repeats carry a different label"
-    yield ctx.finding(text, evidence=evidence, location=_location(data), subject="train")
+    yield _finding(ctx, text, evidence=evidence, subject="train")
 
 
 @check("OFL503", reads=("max_imbalance_ratio", "min_class_samples", "max_params_per_class_sample"))
@@ -119,12 +120,12 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
     balance = data.balance
     if isinstance(balance, Unknown):
         return
-    location = _location(data)
     counts = balance.train_counts
     smallest = counts[balance.minority]
     if balance.unseen_in_train:
         unseen = list(balance.unseen_in_train)
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{_count(len(unseen), 'class occurs', 'classes occur')} in validation but never in "
             "training "
             f"({', '.join(map(repr, unseen[:5]))}): the model cannot predict them",
@@ -134,11 +135,11 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
                     "val_samples_of_unseen", sum(balance.val_counts[c] for c in unseen), "samples"
                 ),
             ],
-            location=location,
             subject="unseen-classes",
         )
     if balance.imbalance_ratio >= ctx.threshold("max_imbalance_ratio"):
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"class {balance.majority!r} has {counts[balance.majority]:,} training samples and "
             f"class {balance.minority!r} {smallest:,}: a {balance.imbalance_ratio:,.1f}x "
             "imbalance (plain accuracy rewards predicting the majority)",
@@ -147,7 +148,6 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("majority_samples", counts[balance.majority], "samples"),
                 Evidence("minority_samples", smallest, "samples"),
             ],
-            location=location,
             subject="imbalance",
         )
     small = sorted(
@@ -155,21 +155,22 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
         key=lambda c: counts[c],
     )
     if small:
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{_count(len(small), 'class has', 'classes have')} fewer than "
             f"{ctx.threshold('min_class_samples')} "
             f"training samples ({', '.join(f'{c!r}: {counts[c]}' for c in small[:5])})",
             evidence=[
                 Evidence("small_classes", {c: counts[c] for c in small}, "samples"),
             ],
-            location=location,
             subject="few-samples",
         )
     model = ctx.model
     if model is not None and model.trainable_params and smallest:
         per_sample = model.trainable_params / smallest
         if per_sample >= ctx.threshold("max_params_per_class_sample"):
-            yield ctx.finding(
+            yield _finding(
+                ctx,
                 f"{model.trainable_params:,} trainable parameters for the {smallest:,} training "
                 f"samples of class {balance.minority!r}: {per_sample:,.0f} parameters per "
                 "sample of the smallest class",
@@ -178,7 +179,6 @@ def class_balance(ctx: CheckContext) -> Iterator[Finding]:
                     Evidence("smallest_class_samples", smallest, "samples"),
                     Evidence("params_per_class_sample", round(per_sample, 1), "params/sample"),
                 ],
-                location=location,
                 subject="params-per-class",
             )
 
@@ -195,7 +195,6 @@ def features_not_normalised(ctx: CheckContext) -> Iterator[Finding]:
         return
     model = ctx.model
     scaled_in_model = model is not None and _scales_input(model)
-    location = _location(data)
     if scale.raw_pixels:
         decoded_files = data.format in DECODED_IMAGE_FORMATS
         if scaled_in_model or (model is None and decoded_files):
@@ -205,7 +204,8 @@ def features_not_normalised(ctx: CheckContext) -> Iterator[Finding]:
             if model is not None
             else "as they are stored (no model given to show a normalisation layer)"
         )
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"the {scale.unit}s hold raw integer pixel values {scale.minimum:g}..{scale.maximum:g} "
             f"{who}: scale them to 0..1 and standardise per channel",
             evidence=[
@@ -213,7 +213,6 @@ def features_not_normalised(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("pixel_max", scale.maximum),
                 Evidence("model_normalises_input", scaled_in_model),
             ],
-            location=location,
             subject="raw-pixels",
         )
         return
@@ -222,7 +221,8 @@ def features_not_normalised(ctx: CheckContext) -> Iterator[Finding]:
     if scaled_in_model:
         return
     index = scale.names.index
-    yield ctx.finding(
+    yield _finding(
+        ctx,
         f"the training {scale.unit}s' standard deviations span {scale.std_ratio:,.0f}x: "
         f"{scale.largest!r} {scale.stds[index(scale.largest)]:.4g} vs {scale.smallest!r} "
         f"{scale.stds[index(scale.smallest)]:.4g}; standardise them with training statistics",
@@ -233,7 +233,6 @@ def features_not_normalised(ctx: CheckContext) -> Iterator[Finding]:
             Evidence("smallest", scale.smallest),
             Evidence("smallest_std", scale.stds[index(scale.smallest)]),
         ],
-        location=location,
         subject="scale-spread",
     )
 
@@ -244,12 +243,11 @@ def label_noise(ctx: CheckContext) -> Iterator[Finding]:
     noise = data.noise
     if noise is None or data.task != "classification":
         return
-    location = _location(data)
     if isinstance(noise, Unknown):
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"label noise is unknown: {noise.reason}",
             evidence=[Evidence("reason", noise.reason)],
-            location=location,
             subject="labels",
             severity="info",
             fix=noise.remedy or None,
@@ -261,7 +259,8 @@ def label_noise(ctx: CheckContext) -> Iterator[Finding]:
         f"{e.example} labelled {e.given!r}, looks like {e.suggested!r} ({e.confidence:.2f})"
         for e in noise.examples[:EXAMPLES_SHOWN]
     )
-    yield ctx.finding(
+    yield _finding(
+        ctx,
         f"an estimated {_pct(noise.estimated_share)} of the training labels are wrong "
         f"(confident learning on {noise.rows:,} examples; {noise.flagged:,} flagged, e.g. "
         f"{shown})",
@@ -273,7 +272,6 @@ def label_noise(ctx: CheckContext) -> Iterator[Finding]:
             Evidence("model", noise.model),
             Evidence("suspects", [e.to_dict() for e in noise.examples], ""),
         ],
-        location=location,
         subject="labels",
     )
 
@@ -288,7 +286,6 @@ def _share_rows(quality: Quality, attribute: str) -> tuple[int, int]:
 def data_quality(ctx: CheckContext) -> Iterator[Finding]:
     data = _data(ctx)
     quality = data.quality
-    location = _location(data)
     splits = quality.splits
 
     def where(attribute: str) -> str:
@@ -309,7 +306,8 @@ def data_quality(ctx: CheckContext) -> Iterator[Finding]:
 
     missing, rows = _share_rows(quality, "rows_with_missing")
     if missing and missing / rows > ctx.threshold("max_missing_share"):
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{missing:,} rows ({_pct(missing / rows)}) have missing feature values "
             f"({where('missing_cells')} cells; most in {worst('missing')})",
             evidence=[
@@ -317,31 +315,31 @@ def data_quality(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("missing_share", round(100 * missing / rows, 3), "%"),
                 Evidence("examples", examples()),
             ],
-            location=location,
             subject="missing",
         )
     infinite, _ = _share_rows(quality, "rows_with_nonfinite")
     if infinite:
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{infinite:,} rows hold infinite feature values ({where('nonfinite_cells')} "
             f"cells; in {worst('nonfinite')}): the loss becomes NaN",
             evidence=[Evidence("rows_with_nonfinite", infinite, "rows")],
-            location=location,
             subject="nonfinite",
             severity="error",
         )
     labels, _ = _share_rows(quality, "missing_labels")
     if labels:
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{labels:,} examples have no label ({where('missing_labels')})",
             evidence=[Evidence("missing_labels", labels, "examples")],
-            location=location,
             subject="labels",
         )
     outliers, _ = _share_rows(quality, "outlier_rows")
     label_outliers, _ = _share_rows(quality, "label_outliers")
     if outliers / rows > ctx.threshold("max_outlier_share"):
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{outliers:,} rows ({_pct(outliers / rows)}) hold values more than "
             f"{quality.outlier_z:g} robust standard deviations from the training median "
             f"(most in {worst('outliers')})",
@@ -350,15 +348,14 @@ def data_quality(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("outlier_share", round(100 * outliers / rows, 3), "%"),
                 Evidence("outlier_z", quality.outlier_z),
             ],
-            location=location,
             subject="outliers",
         )
     if label_outliers / rows > ctx.threshold("max_outlier_share"):
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{label_outliers:,} regression targets lie more than {quality.outlier_z:g} robust "
             "standard deviations from the training median",
             evidence=[Evidence("label_outliers", label_outliers, "examples")],
-            location=location,
             subject="label-outliers",
         )
 
@@ -369,7 +366,6 @@ def train_val_shift(ctx: CheckContext) -> Iterator[Finding]:
     shift = data.shift
     if isinstance(shift, Unknown):
         return
-    location = _location(data)
     min_ks, max_p = ctx.threshold("min_ks"), ctx.threshold("max_p_value")
     gap_note = (
         "; a gap between training and validation metrics already present at the best epoch "
@@ -388,7 +384,8 @@ def train_val_shift(ctx: CheckContext) -> Iterator[Finding]:
         )
         train_counts = getattr(data.balance, "train_counts", {})
         val_counts = getattr(data.balance, "val_counts", {})
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"labels shift between training and validation: {what}{shift.label_distance:.3f} "
             f"(p = {shift.label_p_value:.2g})" + gap_note,
             evidence=[
@@ -398,7 +395,6 @@ def train_val_shift(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("train_counts", dict(train_counts)),
                 Evidence("val_counts", dict(val_counts)),
             ],
-            location=location,
             subject="labels",
         )
     shifted = [f for f in shift.features if f.ks >= min_ks and f.p_value <= max_p]
@@ -408,7 +404,8 @@ def train_val_shift(ctx: CheckContext) -> Iterator[Finding]:
             f"{f.name!r} (KS {f.ks:.2f}, SMD {f.smd:+.2f}, PSI {f.psi:.2f})"
             for f in shifted[:EXAMPLES_SHOWN]
         )
-        yield ctx.finding(
+        yield _finding(
+            ctx,
             f"{len(shifted)} of {len(shift.features)} features shift between training and "
             f"validation, most: {listed}" + gap_note,
             evidence=[
@@ -417,6 +414,5 @@ def train_val_shift(ctx: CheckContext) -> Iterator[Finding]:
                 Evidence("largest_ks", round(top.ks, 4)),
                 Evidence("most_shifted", [f.to_dict() for f in shifted[:10]]),
             ],
-            location=location,
             subject="features",
         )

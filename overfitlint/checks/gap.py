@@ -68,6 +68,48 @@ def _finite(curves: Curves, name: str | None) -> Series | None:
     return series.finite() if series is not None else None
 
 
+def _loss_pair(ctx: CheckContext, curves: Curves) -> tuple[Series, Series] | None:
+    """Finite train and val loss (lower is better) with enough points; or None."""
+    train, val = _finite(curves, curves.loss.train), _finite(curves, curves.loss.val)
+    if train is None or val is None or not curves.loss.lower_is_better:
+        return None
+    if min(len(train), len(val)) < ctx.threshold("min_epochs"):
+        return None
+    return train, val
+
+
+def _opened_by_overfitting(
+    ctx: CheckContext, curves: Curves, val: Series, k: int, lower: bool
+) -> bool:
+    """Validation got worse by min_val_rise % from its best (``val`` a loss, or for an
+    accuracy, as ``_got_worse`` judges it): the gap opened as the model overfitted."""
+    limit = ctx.threshold("min_val_rise")
+    if lower:
+        return val_rise_pct(val, k) >= limit
+    return _got_worse(curves, val, k, limit)
+
+
+def _gap_finding(
+    ctx: CheckContext,
+    curves: Curves,
+    at: Series,
+    message: str,
+    evidence: list[Evidence],
+    growing: bool,
+) -> Finding:
+    """A finding at the last point of ``at``; info, saying why, when the gap did not open by
+    overfitting."""
+    if not growing:
+        message += NOT_GROWING.format(limit=ctx.threshold("min_val_rise"))
+    return ctx.finding(
+        message,
+        evidence=evidence,
+        location=location(curves, at, len(at) - 1),
+        subject=at.name,
+        severity=None if growing else "info",
+    )
+
+
 @check(
     "OFL302",
     reads=("min_epochs", "max_loss_ratio", "max_accuracy_gap", "tail", "min_val_rise"),
@@ -76,13 +118,9 @@ def generalization_gap(ctx: CheckContext) -> Iterator[Finding]:
     k = int(ctx.threshold("tail"))
     for full in ctx.curves:
         curves = shipped(full, ctx.facts.kept).curves
-        train, val = _finite(curves, curves.loss.train), _finite(curves, curves.loss.val)
-        if (
-            train is not None
-            and val is not None
-            and curves.loss.lower_is_better
-            and min(len(train), len(val)) >= ctx.threshold("min_epochs")
-        ):
+        losses = _loss_pair(ctx, curves)
+        if losses is not None:
+            train, val = losses
             end_train, end_val = tail_mean(train, k), tail_mean(val, k)
             if end_train > 0 and end_val > 0:
                 ratio = end_val / end_train
@@ -99,14 +137,14 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
     best_epoch = float(val.epochs[best])
     best_ratio = value_at(val, best_epoch, k) / max(value_at(train, best_epoch, k), 1e-12)
     rise = val_rise_pct(val, k)
-    limit = ctx.threshold("min_val_rise")
-    growing = rise >= limit
-    return ctx.finding(
+    return _gap_finding(
+        ctx,
+        curves,
+        val,
         f"{val.name} is {ratio:.2f}x {train.name} (means of the last {k} points: "
         f"{tail_mean(val, k):.4g} vs {tail_mean(train, k):.4g}); it was {best_ratio:.2f}x at the "
-        f"best {curves.axis} ({epoch_number(best_epoch)})"
-        + ("" if growing else NOT_GROWING.format(limit=limit)),
-        evidence=[
+        f"best {curves.axis} ({epoch_number(best_epoch)})",
+        [
             Evidence("loss_ratio_end", round(ratio, 3), "x, tail mean"),
             Evidence("loss_ratio_at_best", round(best_ratio, 3), "x"),
             Evidence("train_end", round(tail_mean(train, k), 6), train.name),
@@ -114,9 +152,7 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
             Evidence("best_epoch", epoch_number(best_epoch), curves.axis),
             Evidence("val_rise_from_best", round(rise, 2), "%"),
         ],
-        location=location(curves, val, len(val) - 1),
-        subject=val.name,
-        severity=None if growing else "info",
+        rise >= ctx.threshold("min_val_rise"),
     )
 
 
@@ -141,26 +177,25 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     gap = (tail_mean(train, k) - tail_mean(val, k)) * scale
     if gap < ctx.threshold("max_accuracy_gap"):
         return None
-    limit = ctx.threshold("min_val_rise")
-    growing = _got_worse(curves, val, k, limit)
+    growing = _opened_by_overfitting(ctx, curves, val, k, lower=False)
     val_loss = _finite(curves, curves.loss.val)
     if val_loss is not None and len(val_loss) >= 2:  # one best epoch: the loss's logged minimum
         best_epoch = float(val_loss.epochs[best_index(val_loss, curves.loss.lower_is_better)])
     else:
         best_epoch = float(val.epochs[best_index(val, lower_is_better=False)])
     best_gap = (value_at(train, best_epoch, k) - value_at(val, best_epoch, k)) * scale
-    return ctx.finding(
+    return _gap_finding(
+        ctx,
+        curves,
+        val,
         f"{train.name} is {gap:.1f} points above {val.name} (means of the last {k} points); the "
-        f"gap was {best_gap:.1f} points at the best {curves.axis} ({epoch_number(best_epoch)})"
-        + ("" if growing else NOT_GROWING.format(limit=limit)),
-        evidence=[
+        f"gap was {best_gap:.1f} points at the best {curves.axis} ({epoch_number(best_epoch)})",
+        [
             Evidence("accuracy_gap_end", round(gap, 2), "points, tail mean"),
             Evidence("accuracy_gap_at_best", round(best_gap, 2), "points"),
             Evidence("best_epoch", epoch_number(best_epoch), curves.axis),
         ],
-        location=location(curves, val, len(val) - 1),
-        subject=val.name,
-        severity=None if growing else "info",
+        growing,
     )
 
 
@@ -186,11 +221,10 @@ def memorization(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _memorized_loss(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
-    train, val = _finite(curves, curves.loss.train), _finite(curves, curves.loss.val)
-    if train is None or val is None or not curves.loss.lower_is_better:
+    losses = _loss_pair(ctx, curves)
+    if losses is None:
         return None
-    if min(len(train), len(val)) < ctx.threshold("min_epochs"):
-        return None
+    train, val = losses
     start = float(train.values[: max(1, min(k, len(train) // 4))].mean())
     end_train, end_val = tail_mean(train, k), tail_mean(val, k)
     if start <= 0 or end_train < 0 or end_val <= 0:
@@ -199,21 +233,20 @@ def _memorized_loss(ctx: CheckContext, curves: Curves, k: int) -> Finding | None
     ratio = end_val / max(end_train, 1e-12)
     if share > ctx.threshold("max_train_loss_share") or ratio < ctx.threshold("min_loss_ratio"):
         return None
-    limit = ctx.threshold("min_val_rise")
-    growing = val_rise_pct(val, k) >= limit
-    return ctx.finding(
+    return _gap_finding(
+        ctx,
+        curves,
+        train,
         f"{train.name} fell to {share:.2g}% of its start ({end_train:.3g}, mean of the last {k}) "
         f"while {val.name} stays at {end_val:.3g} ({ratio:.0f}x): the model memorises the "
-        "training set" + ("" if growing else NOT_GROWING.format(limit=limit)),
-        evidence=[
+        "training set",
+        [
             Evidence("train_end", round(end_train, 8), train.name),
             Evidence("train_share_of_start", round(share, 3), "%"),
             Evidence("val_end", round(end_val, 6), val.name),
             Evidence("loss_ratio_end", round(ratio, 2), "x"),
         ],
-        location=location(curves, train, len(train) - 1),
-        subject=train.name,
-        severity=None if growing else "info",
+        _opened_by_overfitting(ctx, curves, val, k, lower=True),
     )
 
 
@@ -228,18 +261,16 @@ def _memorized_accuracy(ctx: CheckContext, curves: Curves, k: int) -> Finding | 
         return None
     if train_end - val_end < ctx.threshold("min_accuracy_gap"):
         return None
-    limit = ctx.threshold("min_val_rise")
-    growing = _got_worse(curves, val, k, limit)
-    return ctx.finding(
+    return _gap_finding(
+        ctx,
+        curves,
+        train,
         f"{train.name} reached {train_end:.1f}% while {val.name} stays at {val_end:.1f}% (means of "
-        f"the last {k}): the model memorises the training set"
-        + ("" if growing else NOT_GROWING.format(limit=limit)),
-        evidence=[
+        f"the last {k}): the model memorises the training set",
+        [
             Evidence("train_accuracy_end", round(train_end, 2), "%"),
             Evidence("val_accuracy_end", round(val_end, 2), "%"),
             Evidence("accuracy_gap_end", round(train_end - val_end, 2), "points"),
         ],
-        location=location(curves, train, len(train) - 1),
-        subject=train.name,
-        severity=None if growing else "info",
+        _opened_by_overfitting(ctx, curves, val, k, lower=False),
     )

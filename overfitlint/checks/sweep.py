@@ -391,16 +391,14 @@ def sweep_regularization_effects(ctx: CheckContext) -> Iterator[Finding]:
             else f"at most {largest} trials share a varied hyperparameter and an outcome"
         )
         evidence.append(Evidence("min_trials", min_trials, "trials"))
-        yield ctx.finding(
+        yield _about_regularization(
+            ctx,
             f"not enough trials to tell what regularises this sweep: {why} ({min_trials} "
             f"needed); {len(judged)} trials with a validation curve",
-            evidence=evidence,
-            location=Location(file=ctx.sweep.source),
-            subject="sweep regularization",
+            evidence,
+            fix=f"Run more trials (at least {min_trials}) varying dropout, weight decay or "
+            "augmentation before reading anything into their differences.",
             confidence="low",
-            fix="Run more trials (at least "
-            f"{min_trials}) varying dropout, weight decay or augmentation before reading "
-            "anything into their differences.",
         )
         return
     tests = len(effects)
@@ -418,28 +416,50 @@ def sweep_regularization_effects(ctx: CheckContext) -> Iterator[Finding]:
     ]
     listed = "; ".join(e.text() for e in sorted(effects, key=lambda e: -abs(e.effect))[:6])
     if not strong:
-        yield ctx.finding(
+        yield _about_regularization(
+            ctx,
             f"across {len(judged)} trials no hyperparameter goes with the {outcome_name} or "
             f"divergence strongly enough to act on (|effect| >= "
             f"{ctx.threshold('min_effect')} at adjusted p <= {ctx.threshold('alpha')} over "
             f"{tests} tests): {listed}",
-            evidence=evidence,
-            location=Location(file=ctx.sweep.source),
-            subject="sweep regularization",
-            confidence="low",
+            evidence,
             fix="Nothing in this sweep says which setting regularises; vary one at a time or "
             "run more trials.",
+            confidence="low",
         )
         return
     advice = [_advice(e, p, judged, params[e.param]) for e, p in strong]
-    yield ctx.finding(
+    yield _about_regularization(
+        ctx,
         f"what regularises this sweep ({len(judged)} trials): " + "; ".join(advice),
-        evidence=evidence,
-        location=Location(file=ctx.sweep.source),
-        subject="sweep regularization",
+        evidence,
         fix=" ".join(advice) + ". A correlation across a sweep is not a controlled "
         "experiment: confirm with a run that changes only this setting.",
     )
+
+
+def _about_regularization(
+    ctx: CheckContext,
+    message: str,
+    evidence: list[Evidence],
+    *,
+    fix: str,
+    confidence: str | None = None,
+) -> Finding:
+    """An OFL603 finding: about the sweep as a whole."""
+    return ctx.finding(
+        message,
+        evidence=evidence,
+        location=Location(file=ctx.sweep.source),
+        subject="sweep regularization",
+        confidence=confidence,
+        fix=fix,
+    )
+
+
+def _known_pairs(values: list[Any], others: list[Any]) -> list[tuple[Any, Any]]:
+    """The (value, other) pairs of the trials where both are known."""
+    return [(v, o) for v, o in zip(values, others, strict=True) if v is not None and o is not None]
 
 
 def _effects(
@@ -452,9 +472,7 @@ def _effects(
 ) -> list[Effect]:
     kind = param_kind(name)
     found = []
-    pairs = [
-        (v, o) for v, o in zip(values, outcome, strict=True) if v is not None and o is not None
-    ]
+    pairs = _known_pairs(values, outcome)
     if len(pairs) >= min_trials:
         x = np.asarray([v for v, _ in pairs])
         y = np.asarray([o for _, o in pairs])
@@ -467,9 +485,7 @@ def _effects(
             statistic = f"Spearman rho with the {outcome_name}"
         if math.isfinite(r):
             found.append(Effect(name, kind, outcome_name, statistic, r, p, len(pairs)))
-    split = [
-        (v, d) for v, d in zip(values, diverging, strict=True) if v is not None and d is not None
-    ]
+    split = _known_pairs(values, diverging)
     flags = [d for _, d in split]
     if len(split) >= min_trials and 0 < sum(flags) < len(flags):
         r, p = rank_biserial(np.asarray([v for v, _ in split]), np.asarray(flags))

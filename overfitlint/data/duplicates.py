@@ -8,6 +8,8 @@ distance (the rule's threshold; every distance up to ``MAX_DISTANCE`` is counted
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from overfitlint.data.arrays import SplitArrays
@@ -53,9 +55,14 @@ class _Sorted:
         return hit, self.first[pos[hit]]
 
 
-def _same_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rows equal cell by cell, NaN equal to NaN."""
-    return ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+def _equal_rows(
+    first: SplitArrays, second: SplitArrays, i: np.ndarray, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of equal hashes whose rows are equal cell by cell, NaN equal to NaN (a hash
+    collision is not a copy)."""
+    a, b = first.x[i], second.x[j]
+    same = ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    return i[same], j[same]
 
 
 def _pairs(
@@ -88,6 +95,29 @@ def _conflicts(first: SplitArrays, second: SplitArrays, i: np.ndarray, j: np.nda
     return int(np.sum(a != b))
 
 
+def _copies(
+    scope: str,
+    first: SplitArrays,
+    second: SplitArrays,
+    i: np.ndarray,
+    j: np.ndarray,
+    method: str,
+    examples: list[DuplicatePair],
+    **near: Any,
+) -> Duplicates:
+    """Examples ``j`` of ``second`` (the split checked) that are exact copies of examples ``i``
+    of ``first`` (training): validation copies, or repeats inside training."""
+    return Duplicates(
+        scope=scope,
+        rows=second.rows,
+        exact=len(j),
+        method=method,
+        label_conflicts=_conflicts(first, second, i, j),
+        examples=tuple(examples[:EXAMPLES_KEPT]),
+        **near,
+    )
+
+
 def table_duplicates(
     train: SplitArrays,
     val: SplitArrays,
@@ -106,36 +136,33 @@ def table_duplicates(
     sorted_exact, sorted_near = each(_Sorted, [exact[0], rounded[0]])
 
     hit, where = sorted_exact.find(exact[1])
-    same = _same_rows(train.x[where], val.x[hit])  # a hash collision is not a copy
-    hit, where = hit[same], where[same]
+    where, hit = _equal_rows(train, val, where, hit)
     near_hit, near_where = sorted_near.find(rounded[1])
     near_only = ~np.isin(near_hit, hit)
-    overlap = Duplicates(
-        scope="train-val",
-        rows=val.rows,
-        exact=len(hit),
-        method=method,
+    overlap = _copies(
+        "train-val",
+        train,
+        val,
+        where,
+        hit,
+        method,
+        _pairs(train, val, where, hit, "exact")
+        + _pairs(train, val, near_where[near_only], near_hit[near_only], "near"),
         near_rounded=len(near_hit),
-        label_conflicts=_conflicts(train, val, where, hit),
-        examples=tuple(
-            _pairs(train, val, where, hit, "exact")
-            + _pairs(train, val, near_where[near_only], near_hit[near_only], "near")
-        )[:EXAMPLES_KEPT],
     )
 
-    first, later = sorted_exact.repeats()
-    same = _same_rows(train.x[first], train.x[later])
-    first, later = first[same], later[same]
+    first, later = _equal_rows(train, train, *sorted_exact.repeats())
     _, near_later = sorted_near.repeats()
     order = np.argsort(later)
-    inside = Duplicates(
-        scope="train",
-        rows=train.rows,
-        exact=len(later),
-        method=method,
+    inside = _copies(
+        "train",
+        train,
+        train,
+        first,
+        later,
+        method,
+        _pairs(train, train, first[order], later[order], "exact"),
         near_rounded=len(near_later),
-        label_conflicts=_conflicts(train, train, first, later),
-        examples=tuple(_pairs(train, train, first[order], later[order], "exact")),
     )
     return overlap, inside
 
@@ -162,16 +189,15 @@ def image_duplicates(
     hit, where = sorted_exact.find(val.exact_hash)
     distances, nearest = nearest_hamming(val.phash, train.phash)
     close, close_train = _closest(distances, nearest)
-    overlap = Duplicates(
-        scope="train-val",
-        rows=val.rows,
-        exact=len(hit),
-        method=method,
+    overlap = _copies(
+        "train-val",
+        train,
+        val,
+        where,
+        hit,
+        method,
+        _pairs(train, val, close_train, close, np.isin(close, hit), distances[close]),
         by_distance=_histogram(distances),
-        label_conflicts=_conflicts(train, val, where, hit),
-        examples=tuple(
-            _pairs(train, val, close_train, close, np.isin(close, hit), distances[close])
-        ),
     )
     first, later = sorted_exact.repeats()
     sample = np.arange(train.rows)
@@ -186,16 +212,15 @@ def image_duplicates(
     )
     close, close_first = _closest(inner, inner_where)
     copies = np.isin(sample[close], later)
-    inside = Duplicates(
-        scope="train",
-        rows=train.rows,
-        exact=len(later),
-        method=method,
+    inside = _copies(
+        "train",
+        train,
+        train,
+        first,
+        later,
+        method,
+        _pairs(train, train, sample[close_first], sample[close], copies, inner[close]),
         by_distance=_histogram(inner),
         near_rows=len(sample) if len(sample) < train.rows else None,
-        label_conflicts=_conflicts(train, train, first, later),
-        examples=tuple(
-            _pairs(train, train, sample[close_first], sample[close], copies, inner[close])
-        ),
     )
     return overlap, inside

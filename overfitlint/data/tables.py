@@ -53,36 +53,49 @@ class TableData:
 
 
 def pick_label(columns: list[str], label: str | None, source: str) -> str:
-    if label is not None:
-        if label not in columns:
-            raise InputError(
-                f"{source}: no label column {label!r}; the columns are: {', '.join(columns)}"
-            )
-        return label
-    for name in columns:
-        if name.lower() in LABEL_COLUMNS:
-            return name
-    raise InputError(
-        f"{source}: no label column (looked for {', '.join(LABEL_COLUMNS)}); name it with "
-        f"--label COLUMN; the columns are: {', '.join(columns)}"
+    return _pick_column(
+        columns,
+        label,
+        LABEL_COLUMNS,
+        "label",
+        source,
+        f"no label column (looked for {', '.join(LABEL_COLUMNS)}); name it with --label COLUMN",
     )
 
 
 def pick_split_column(columns: list[str], split_column: str | None, source: str) -> str:
-    if split_column is not None:
-        if split_column not in columns:
-            raise InputError(
-                f"{source}: no split column {split_column!r}; the columns are: {', '.join(columns)}"
-            )
-        return split_column
-    for name in columns:
-        if name.lower() in SPLIT_COLUMNS:
-            return name
-    raise InputError(
-        f"{source}: one file needs a split column (split or subset, with values train and "
+    return _pick_column(
+        columns,
+        split_column,
+        SPLIT_COLUMNS,
+        "split",
+        source,
+        "one file needs a split column (split or subset, with values train and "
         "val/validation/test): name it with --split-column COLUMN, or give the training and "
-        f"validation files; the columns are: {', '.join(columns)}"
+        "validation files",
     )
+
+
+def _pick_column(
+    columns: list[str],
+    given: str | None,
+    usual: tuple[str, ...],
+    what: str,
+    source: str,
+    none_found: str,
+) -> str:
+    """The column the user named, else the first whose lower-case name is a ``usual`` one;
+    a named column that is missing, or none found, is one line that lists the columns."""
+    if given is not None:
+        if given not in columns:
+            raise InputError(
+                f"{source}: no {what} column {given!r}; the columns are: {', '.join(columns)}"
+            )
+        return given
+    for name in columns:
+        if name.lower() in usual:
+            return name
+    raise InputError(f"{source}: {none_found}; the columns are: {', '.join(columns)}")
 
 
 def capped_rows(

@@ -27,9 +27,7 @@ from typing import Any
 import keras
 
 from overfitlint.facts import ModelFacts, OptimizerFacts
-from overfitlint.live import Monitor
-from overfitlint.live.config import live_settings
-from overfitlint.live.monitor import ACTIONS
+from overfitlint.live.callback import LiveCallback
 from overfitlint.loaders.models.keras import KerasModel, Weight, to_facts
 
 
@@ -114,7 +112,7 @@ def is_chief() -> bool:
     return kind == "worker" and index == 0 and "chief" not in (config.get("cluster") or {})
 
 
-class OverfitLintCallback(keras.callbacks.Callback):
+class OverfitLintCallback(LiveCallback, keras.callbacks.Callback):
     """Lints the run as it trains; see ``overfitlint.live.Monitor`` for the arguments.
 
     ``verbose``: 1 prints every message (as Keras callbacks print), 0 sends them to the
@@ -132,48 +130,30 @@ class OverfitLintCallback(keras.callbacks.Callback):
         config: Any = None,
         verbose: int = 1,
     ) -> None:
-        super().__init__()
-        if action not in ACTIONS:
-            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        live_settings(config)  # a wrong config fails here, not after the first epoch
-        self.options = {
-            "action": action,
-            "monitor": monitor,
-            "min_epochs": min_epochs,
-            "restore_best": restore_best,
-            "report": report,
-            "samples": samples,
-            "config": config,
-        }
+        super().__init__(action, monitor, min_epochs, restore_best, report, samples, config)
         self.verbose = verbose
-        self.lint: Monitor | None = None
 
     def _say(self, severity: str, text: str) -> None:
         print(text)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         chief = is_chief()
-        options = dict(self.options)
-        if not chief:
-            options["report"] = None
-        self.lint = Monitor(
-            **options,
+        self.weights = KerasWeights(self.model) if self.options["restore_best"] else None
+        self.start_monitor(
             model_facts=keras_model_facts(self.model),
-            keeper=KerasWeights(self.model) if options["restore_best"] else None,
             max_epochs=(self.params or {}).get("epochs"),
             name=f"live Keras run ({self.model.name})",
             log=(self._say if self.verbose else None) if chief else _silent,
+            report=self.options["report"] if chief else None,  # only the chief writes it
         )
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         assert self.lint is not None
-        status = self.lint.update(epoch=epoch, **(logs or {}))
-        if status.should_stop:
+        if self.decide(epoch, logs or {}).stop:
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self.lint is not None:
-            self.lint.finish()
+        self.end_run()
 
 
 def _silent(severity: str, text: str) -> None:

@@ -29,38 +29,25 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from overfitlint.live import Monitor
-from overfitlint.live.config import live_settings
-from overfitlint.live.monitor import ACTIONS, LEVELS
+from overfitlint.live.callback import FollowedWeights, LiveCallback, logger_sink
 from overfitlint.live.torch_facts import torch_model_facts
-from overfitlint.live.weights import StateDictKeeper
 from overfitlint.loaders.logs.metric_names import parse_name
 
 LOGGER = logging.getLogger("lightning.pytorch.callbacks.overfitlint")
 
 
-def _say(severity: str, text: str) -> None:
-    LOGGER.log(LEVELS[severity], text)
-
-
-class LightningWeights:
+class LightningWeights(FollowedWeights):
     """The best epoch's weights: the best checkpoint of a ModelCheckpoint that monitors the
     same metric, else a copy of the module's state dict in host memory."""
 
     def __init__(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        super().__init__(module)
         self.trainer = trainer
         self.module = module
-        self.metric: str | None = None
-        """The monitored metric: rank 0's monitor tells it (``monitor``), others are told."""
-        self.lower_is_better = True
-        self.monitor: Monitor | None = None
-        self.memory = StateDictKeeper(module)
 
     def _checkpoint(self) -> ModelCheckpoint | None:
         callback = self.trainer.checkpoint_callback
-        metric, lower = self.metric, self.lower_is_better
-        if self.monitor is not None and self.monitor.pair is not None:
-            metric, lower = self.monitor.pair.val, self.monitor.pair.lower_is_better
+        metric, lower = self.watched()
         if (
             isinstance(callback, ModelCheckpoint)
             and metric is not None
@@ -93,35 +80,11 @@ def _scalar(value: Any) -> float | None:
     return None
 
 
-class OverfitLintCallback(pl.Callback):
+class OverfitLintCallback(LiveCallback, pl.Callback):
     """Lints the run as it trains; see ``overfitlint.live.Monitor`` for the arguments."""
 
-    def __init__(
-        self,
-        action: str = "warn",
-        monitor: str | None = None,
-        min_epochs: int | None = None,
-        restore_best: bool = True,
-        report: str | Path | None = None,
-        samples: int | None = None,
-        config: Any = None,
-    ) -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        live_settings(config)  # a wrong config fails here, not after the first epoch
-        self.options = {
-            "action": action,
-            "monitor": monitor,
-            "min_epochs": min_epochs,
-            "restore_best": restore_best,
-            "report": report,
-            "samples": samples,
-            "config": config,
-        }
-        self.lint: Monitor | None = None
-        self.weights: LightningWeights | None = None
-        self._validated = False
-        self._stopped = False
+    _validated = False
+    """Validation ran in this epoch (its metrics are new)."""
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         restore = self.options["restore_best"]
@@ -129,18 +92,14 @@ class OverfitLintCallback(pl.Callback):
         if not trainer.is_global_zero:
             return
         optimizer = trainer.optimizers[0] if trainer.optimizers else None
-        self.lint = Monitor(
-            **self.options,
+        self.start_monitor(
             model_facts=torch_model_facts(
                 pl_module, optimizer, f"live LightningModule {type(pl_module).__name__}"
             ),
-            keeper=self.weights,
             max_epochs=trainer.max_epochs if (trainer.max_epochs or -1) > 0 else None,
             name=f"live Lightning run ({type(pl_module).__name__})",
-            log=_say,
+            log=logger_sink(LOGGER),
         )
-        if self.weights is not None:
-            self.weights.monitor = self.lint
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.sanity_checking:
@@ -158,34 +117,13 @@ class OverfitLintCallback(pl.Callback):
         return metrics
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        decision = {"stop": False, "new_best": False, "metric": None, "lower": True}
         # every rank reads the metrics: with sync_dist, reading them is a collective
-        metrics = self._metrics(trainer)
-        if self.lint is not None:
-            status = self.lint.update(epoch=trainer.current_epoch, **metrics)
-            pair = self.lint.pair
-            decision = {
-                "stop": status.should_stop,
-                "new_best": status.new_best,
-                "metric": pair.val if pair else None,
-                "lower": pair.lower_is_better if pair else True,
-            }
+        decision = self.decide(trainer.current_epoch, self._metrics(trainer))
         self._validated = False
         if trainer.world_size > 1:
             decision = trainer.strategy.broadcast(decision, src=0)
-        if self.weights is not None:
-            self.weights.metric = decision["metric"]
-            self.weights.lower_is_better = decision["lower"]
-            if self.lint is None:  # another rank: rank 0's monitor snapshots and restores there
-                if decision["new_best"]:
-                    self.weights.snapshot()
-                if decision["stop"]:
-                    self.weights.restore()
-        if decision["stop"]:
-            self._stopped = trainer.should_stop = True
+        if self.follow(decision):
+            trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.lint is not None:
-            self.lint.finish()
-        elif self.weights is not None and not self._stopped:
-            self.weights.restore()
+        self.end_run()

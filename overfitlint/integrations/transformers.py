@@ -29,22 +29,15 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from transformers.utils import logging as hf_logging
 
 from overfitlint.facts import KeptEpoch
-from overfitlint.live import Monitor
-from overfitlint.live.config import live_settings
-from overfitlint.live.monitor import ACTIONS, LEVELS
+from overfitlint.live.callback import Decision, FollowedWeights, LiveCallback, logger_sink
 from overfitlint.live.torch_facts import torch_model_facts
-from overfitlint.live.weights import StateDictKeeper
 
 LOGGER = hf_logging.get_logger("transformers.overfitlint")
 NOT_METRICS = ("_runtime", "_per_second", "_flos")
 LOAD_BEST = "load_best_model_at_end"
 
 
-def _say(severity: str, text: str) -> None:
-    LOGGER.log(LEVELS[severity], text)
-
-
-def broadcast(decision: dict[str, Any]) -> dict[str, Any]:
+def broadcast(decision: Decision) -> Decision:
     """Process zero's decision on every process (as is, in a single process)."""
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
@@ -67,25 +60,19 @@ def _strategy(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-class TrainerWeights:
+class TrainerWeights(FollowedWeights):
     """The best evaluation's weights: the Trainer's own best checkpoint when it tracks the
     same metric and saves at every evaluation, else a copy in host memory."""
 
     def __init__(self, model: torch.nn.Module, args: TrainingArguments, state: TrainerState):
+        super().__init__(model)
         self.model, self.args, self.state = model, args, state
-        self.metric: str | None = None
-        """The monitored metric: process zero's monitor tells it (``monitor``), others are
-        told."""
-        self.monitor: Monitor | None = None
         self.best_step: int | None = None
-        self.memory = StateDictKeeper(model)
 
     def _trainer_tracks(self) -> bool:
         """Does the Trainer save a checkpoint at every evaluation and track our metric?"""
         args = self.args
-        metric = self.metric
-        if self.monitor is not None and self.monitor.pair is not None:
-            metric = self.monitor.pair.val
+        metric, _ = self.watched()
         save, evaluate = _strategy(args.save_strategy), _strategy(args.eval_strategy)
         return (
             metric is not None
@@ -124,37 +111,12 @@ def _kept_by_trainer(state: TrainerState) -> KeptEpoch | None:
     return None
 
 
-class OverfitLintCallback(TrainerCallback):
+class OverfitLintCallback(LiveCallback, TrainerCallback):
     """Lints the run as it trains; see ``overfitlint.live.Monitor`` for the arguments."""
 
-    def __init__(
-        self,
-        action: str = "warn",
-        monitor: str | None = None,
-        min_epochs: int | None = None,
-        restore_best: bool = True,
-        report: str | Path | None = None,
-        samples: int | None = None,
-        config: Any = None,
-    ) -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        live_settings(config)  # a wrong config fails here, not after the first evaluation
-        self.options = {
-            "action": action,
-            "monitor": monitor,
-            "min_epochs": min_epochs,
-            "restore_best": restore_best,
-            "report": report,
-            "samples": samples,
-            "config": config,
-        }
-        self.lint: Monitor | None = None
-        self.weights: TrainerWeights | None = None
-        self.training = False
-        self._losses: list[float] = []
-        self._lr: float | None = None
-        self._stopped = False
+    training = False
+    """Inside ``trainer.train()``: an evaluation outside it is not a point of the run."""
+    _lr: float | None = None
 
     def on_train_begin(
         self,
@@ -166,26 +128,23 @@ class OverfitLintCallback(TrainerCallback):
         **kwargs: Any,
     ) -> None:
         self.training = True
+        self._losses: list[float] = []
         restore = self.options["restore_best"] and not args.load_best_model_at_end
         if restore and model is not None:
             self.weights = TrainerWeights(model, args, state)
         if not state.is_world_process_zero:
             return
         epochs = math.ceil(args.num_train_epochs) if args.max_steps <= 0 else None
-        self.lint = Monitor(
-            **self.options,
+        self.start_monitor(
             model_facts=(
                 torch_model_facts(model, optimizer, f"live {type(model).__name__}")
                 if model is not None
                 else None
             ),
-            keeper=self.weights,
             max_epochs=epochs,
             name=f"live Trainer run ({type(model).__name__})",
-            log=_say,
+            log=logger_sink(LOGGER),
         )
-        if self.weights is not None:
-            self.weights.monitor = self.lint
 
     def on_log(
         self,
@@ -195,6 +154,8 @@ class OverfitLintCallback(TrainerCallback):
         logs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if not self.training:
+            return  # logs of an evaluate() outside training
         logs = logs or {}
         if isinstance(logs.get("loss"), int | float):
             self._losses.append(float(logs["loss"]))
@@ -211,41 +172,21 @@ class OverfitLintCallback(TrainerCallback):
     ) -> None:
         if not self.training:
             return  # an evaluate() outside training: not a point of the run
-        decision = {"stop": False, "new_best": False, "metric": None}
-        if self.lint is not None:
-            point = {
-                k: v
-                for k, v in (metrics or {}).items()
-                if k != "epoch" and not k.endswith(NOT_METRICS)
-            }
-            if self._losses:
-                point["loss"] = sum(self._losses) / len(self._losses)
-            if self._lr is not None:
-                point["learning_rate"] = self._lr
-            status = self.lint.update(epoch=float(state.epoch or 0.0), **point)
-            decision = {
-                "stop": status.should_stop,
-                "new_best": status.new_best,
-                "metric": self.lint.pair.val if self.lint.pair else None,
-            }
+        point = {
+            k: v for k, v in (metrics or {}).items() if k != "epoch" and not k.endswith(NOT_METRICS)
+        }
+        if self._losses:
+            point["loss"] = sum(self._losses) / len(self._losses)
+        if self._lr is not None:
+            point["learning_rate"] = self._lr
+        decision = self.decide(float(state.epoch or 0.0), point)
         self._losses = []
-        decision = broadcast(decision)
-        if self.weights is not None:
-            self.weights.metric = decision["metric"]
-            if self.lint is None:  # another process: process zero's monitor does it there
-                if decision["new_best"]:
-                    self.weights.snapshot()
-                if decision["stop"]:
-                    self.weights.restore()
-        if decision["stop"]:
-            self._stopped = control.should_training_stop = True
+        if self.follow(broadcast(decision)):
+            control.should_training_stop = True
 
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
         self.training = False
-        if self.lint is not None:
-            kept = _kept_by_trainer(state) if args.load_best_model_at_end else None
-            self.lint.finish(kept=kept)
-        elif self.weights is not None and not self._stopped:
-            self.weights.restore()
+        kept = _kept_by_trainer(state) if args.load_best_model_at_end else None
+        self.end_run(kept=kept)

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from overfitlint.curves import MetricPair
+from overfitlint.facts import KeptEpoch
 from overfitlint.findings import Finding
+from overfitlint.live.history import History
 from overfitlint.render.safe import plain
 from overfitlint.verdict import Verdict
 
-if TYPE_CHECKING:
-    from overfitlint.live.monitor import Monitor
+
+class RunState(Protocol):
+    """What the summary reads of a run (a ``Monitor``): named here so that this module does
+    not import the monitor that imports it."""
+
+    action: str
+    history: History
+    pair: MetricPair | None
+    epochs_seen: int
+    last_epoch: float | None
+    max_epochs: int | None
+    best_epoch: float | None
+    best_value: float | None
+    diverged_at: float | None
+    stopped_at: float | None
+
+    @property
+    def kept(self) -> KeptEpoch | None: ...
 
 
 def epoch_text(value: float | None) -> str:
@@ -30,7 +49,7 @@ def finding_line(finding: Finding, epoch: float | None) -> str:
     return text
 
 
-def _best(monitor: Monitor) -> str:
+def _best(monitor: RunState) -> str:
     if monitor.best_epoch is None or monitor.pair is None:
         return "no best epoch"
     kept = monitor.kept
@@ -46,14 +65,14 @@ def _best(monitor: Monitor) -> str:
     )
 
 
-def _saved(monitor: Monitor) -> str:
+def _saved(monitor: RunState) -> str:
     if monitor.max_epochs is None:
         return ""
     left = max(0, monitor.max_epochs - monitor.epochs_seen)
     return f"; {left} of {monitor.max_epochs} planned epochs saved"
 
 
-def summary_line(monitor: Monitor, verdict: Verdict) -> str:
+def summary_line(monitor: RunState, verdict: Verdict) -> str:
     """Why it stopped (or did not), the best epoch, the epochs saved, the verdict."""
     metric = monitor.pair.val if monitor.pair is not None else None
     last = epoch_text(monitor.last_epoch)
@@ -78,7 +97,7 @@ def summary_line(monitor: Monitor, verdict: Verdict) -> str:
     )
 
 
-def _index_of(monitor: Monitor, epoch: float) -> int:
+def _index_of(monitor: RunState, epoch: float) -> int:
     """How many epochs had been reported when ``epoch`` was (0-based)."""
     series = monitor.history.series(monitor.pair.val) if monitor.pair else None
     if series is None:

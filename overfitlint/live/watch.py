@@ -62,6 +62,8 @@ class Watch:
         self.best_value = math.inf
         self.last_dip = -1
         """The last point that fell more than ``short_max_dip`` below the one before."""
+        self.low_after_best = math.inf
+        """The lowest point logged after the best."""
         self.low, self.high = math.inf, -math.inf
         self.final_min = (math.inf, -1)
         """The lowest smoothed value that later points can no longer change, and its index."""
@@ -97,6 +99,9 @@ class Watch:
         improved = v < self.best_value
         if improved:
             self.best_index, self.best_value = n, v
+            self.low_after_best = math.inf
+        else:
+            self.low_after_best = min(self.low_after_best, v)
         self._smooth_tail()
         if self.count >= NOISE_REFRESH * self.sigma_at or self.count < 32:
             self.sigma = noise_sigma(self.values.view())
@@ -140,13 +145,23 @@ class Watch:
             self.after_best >= self.limits["short_min_after"] and rise >= min_rise and (self.steady)
         )
 
+    def _stays_above(self, min_rise: float) -> bool:
+        """Every point after the best at least ``min_rise`` percent above it."""
+        margin = abs(self.best_value) * min_rise / 100.0
+        return (
+            self.after_best >= self.limits["short_min_after"]
+            and self.low_after_best - self.best_value >= margin
+        )
+
     def may_diverge(self) -> bool:
         """Could OFL301 call the curve diverging now? (False: it cannot.)"""
         limits, n = self.limits, self.count
         if n < limits["short_min_points"] or self.best_index < 0:
             return False
         if n < limits["min_epochs"]:
-            return self._steady_rise(limits["short_min_rise"])
+            return self._steady_rise(limits["short_min_rise"]) or self._stays_above(
+                limits["short_min_rise"]
+            )
         if self.after_best < limits["patience"] and self._steady_rise(limits["min_rise"]):
             rise = self.values.view()[-1] - self.best_value
             if self._noise_allows(rise, math.sqrt(2.0)):

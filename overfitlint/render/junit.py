@@ -22,13 +22,13 @@ from overfitlint.render.reading import (
     checked_line,
     counts_text,
     crash_reports,
-    escalation,
     evidence_line,
+    finding_context,
+    finding_head,
     gate_word,
     verdict_line,
-    where,
 )
-from overfitlint.render.safe import line_start, plain
+from overfitlint.render.safe import plain
 from overfitlint.report import AnyReport, Report
 from overfitlint.severity import SEVERITIES, fails
 
@@ -55,23 +55,11 @@ def _suite_name(run: Report) -> str:
 
 
 def _describe(run: Report, finding: Finding) -> str:
-    lines = [
-        f"{line_start(where(finding)) or '-'}: {plain(finding.code)} [{plain(finding.severity)}, "
-        f"{plain(finding.confidence)} confidence] {plain(finding.message)}"
-    ]
+    lines = [finding_head(finding)]
     evidence = evidence_line(finding)
     if evidence:
         lines.append(f"evidence: {evidence}")
-    if finding.corroborated_by:
-        lines.append(f"corroborated by: {', '.join(map(plain, finding.corroborated_by))}")
-    if finding.contradicted_by:
-        lines.append(f"contradicted by: {', '.join(map(plain, finding.contradicted_by))}")
-    if finding.severity_from:
-        lines.append(f"rule's severity: {plain(finding.severity_from)}")
-    lines.extend(f"adjusted: {plain(change)}" for change in finding.adjustments)
-    worse = escalation(run, finding)
-    if worse is not None:
-        lines.append(f"baseline: accepted before, now worse: {plain(worse.change)}")
+    lines.extend(finding_context(run, finding))
     if finding.probe:
         status = finding.probe.get("status", "?") if isinstance(finding.probe, Mapping) else "?"
         lines.append(f"probe: {plain(status)}")

@@ -9,7 +9,7 @@ tones by severity and role.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import Any
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from overfitlint.curves import Curves, Series
 from overfitlint.findings import Finding
-from overfitlint.render.safe import plain
+from overfitlint.render.safe import line_start, plain
 from overfitlint.report import Escalation, Report, Summary
 from overfitlint.verdict import AT_RISK, HEALTHY, OVERFITTING, UNKNOWN, Verdict
 
@@ -134,6 +134,37 @@ def crash_reports(report: Report, code: str) -> list[Finding]:
         for f in report.findings
         if is_internal(f) and (f.subject == code or f.evidence_value("rule") == code)
     ]
+
+
+def finding_head(
+    finding: Finding, paint: Callable[[str, str], str] = lambda text, _style: text
+) -> str:
+    """``file:line: CODE [severity, confidence confidence] message`` (plain); ``paint(text,
+    style)`` may mark the code (style "bold") and the severity (style: its name)."""
+    severity = plain(finding.severity)
+    return (
+        f"{line_start(where(finding)) or '-'}: {paint(plain(finding.code), 'bold')} "
+        f"[{paint(severity, severity)}, {plain(finding.confidence)} confidence] "
+        f"{plain(finding.message)}"
+    )
+
+
+def finding_context(report: Report, finding: Finding) -> list[str]:
+    """What else the report says of a finding, one plain line each: the findings that
+    corroborate or contradict it, a severity the configuration changed, the engine's
+    adjustments, and the baseline's word that it came back worse."""
+    lines = []
+    if finding.corroborated_by:
+        lines.append(f"corroborated by: {', '.join(map(plain, finding.corroborated_by))}")
+    if finding.contradicted_by:
+        lines.append(f"contradicted by: {', '.join(map(plain, finding.contradicted_by))}")
+    if finding.severity_from:
+        lines.append(f"rule's severity: {plain(finding.severity_from)}")
+    lines.extend(f"adjusted: {plain(change)}" for change in finding.adjustments)
+    worse = escalation(report, finding)
+    if worse is not None:
+        lines.append(f"baseline: accepted before, now worse: {plain(worse.change)}")
+    return lines
 
 
 def escalation(report: Report, finding: Finding) -> Escalation | None:

@@ -17,12 +17,12 @@ from overfitlint.render.reading import (
     best_epoch,
     checked_line,
     counts_text,
-    escalation,
+    finding_context,
+    finding_head,
     gate_word,
     number,
     value_at,
     verdict_line,
-    where,
 )
 from overfitlint.render.safe import line_start, plain, wrap
 from overfitlint.report import AnyReport, MultiReport, Report
@@ -82,28 +82,13 @@ def _inputs(report: Report) -> list[str]:
 
 
 def _finding(report: Report, finding: Finding, color: bool) -> list[str]:
-    severity = plain(finding.severity)
-    head = (
-        f"{line_start(where(finding)) or '-'}: {_paint(plain(finding.code), 'bold', color)} "
-        f"[{_paint(severity, severity, color)}, {plain(finding.confidence)} confidence] "
-        f"{plain(finding.message)}"
-    )
-    lines = [head]
+    lines = [finding_head(finding, lambda text, style: _paint(text, style, color))]
     evidence = "; ".join(
         f"{plain(e.name)}={_format_value(e.value, e.unit)}" for e in finding.evidence
     )
     if evidence:
         lines.append(f"    evidence: {evidence}")
-    if finding.corroborated_by:
-        lines.append(f"    corroborated by: {', '.join(map(plain, finding.corroborated_by))}")
-    if finding.contradicted_by:
-        lines.append(f"    contradicted by: {', '.join(map(plain, finding.contradicted_by))}")
-    if finding.severity_from:
-        lines.append(f"    rule's severity: {plain(finding.severity_from)}")
-    lines.extend(f"    adjusted: {plain(change)}" for change in finding.adjustments)
-    worse = escalation(report, finding)
-    if worse is not None:
-        lines.append(f"    baseline: accepted before, now worse: {plain(worse.change)}")
+    lines.extend(f"    {line}" for line in finding_context(report, finding))
     if finding.probe:
         lines.extend(_probe_lines(finding.probe, color))
     fix = plain(" ".join(finding.fix.split()))

@@ -11,7 +11,7 @@ import pytest
 from overfitlint import api
 from overfitlint.errors import InputError
 from overfitlint.facts import OptimizerFacts, Unknown
-from overfitlint.loaders import archive
+from overfitlint.readers import archive
 from tests.conftest import ROOT
 
 pytest.importorskip("keras")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import operator
 import os
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def test_a_state_dict_with_an_os_system_gadget_is_refused(tmp_path: Path) -> Non
     state = dict(spectra_net().state_dict())
     state["extra"] = Gadget(marker)
     torch.save(state, tmp_path / "evil.pt")
-    with pytest.raises(InputError, match=r"system.*refusing"):
+    with pytest.raises(InputError, match=r"system.*refused"):
         list(read_weights(tmp_path / "evil.pt", "torch-checkpoint"))
     assert not marker.exists()
 
@@ -106,5 +107,35 @@ def test_truncated_safetensors_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "model.safetensors"
     save_file({k: v.contiguous() for k, v in spectra_net().state_dict().items()}, path)
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(InputError, match="truncated or damaged"):
+    with pytest.raises(InputError, match="truncated or corrupt"):
         list(read_weights(path, "safetensors"))
+
+
+class _Reduces:
+    """Unpickling this calls ``function(*args)``."""
+
+    def __init__(self, function, *args) -> None:
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return (self.function, self.args)
+
+
+@pytest.mark.parametrize(
+    "gadget",
+    [_Reduces(operator.attrgetter, "system"), _Reduces(torch.hub.load, "owner/repo", "model")],
+    ids=["operator", "torch.hub"],
+)
+def test_the_loader_and_the_spectra_refuse_a_gadget_with_one_reader(tmp_path, gadget) -> None:
+    """Both read a checkpoint through overfitlint.readers.torch_pickle: the same line."""
+    from overfitlint.loaders.models.pytorch import read_checkpoint
+
+    state = dict(spectra_net().state_dict())
+    state["extra"] = gadget
+    torch.save(state, tmp_path / "evil.pt")
+    with pytest.raises(InputError) as loading:
+        read_checkpoint(tmp_path / "evil.pt", "torch-checkpoint")
+    with pytest.raises(InputError) as spectra:
+        list(read_weights(tmp_path / "evil.pt", "torch-checkpoint"))
+    for error in (loading, spectra):
+        assert "(a pickle gadget?); refused, and nothing from it was run" in str(error.value)

@@ -46,7 +46,7 @@ def test_overfit_curves_are_overfitting_and_fail():
 
 def test_healthy_curves_demote_the_causes_they_contradict():
     """The overfit example's model (no dropout, no weight decay) with a healthy log."""
-    judged = api.judge(api.read([OVERFIT[0], HEALTHY[1]], samples=2000))
+    judged = api.judge(api.read([OVERFIT[0], HEALTHY[1]], samples=500))  # 144 per sample
     assert judged.verdict.status == "healthy"
     causes = [f for f in judged.findings if f.role == "cause" and f.severity_from]
     assert {"OFL101", "OFL201"} <= {f.code for f in causes}
@@ -60,7 +60,7 @@ def test_healthy_curves_demote_the_causes_they_contradict():
 
 
 def test_causes_alone_are_at_risk_and_fail_only_when_asked():
-    judged = api.judge(api.read(OVERFIT[:1], samples=2000))
+    judged = api.judge(api.read(OVERFIT[:1], samples=500))
     assert judged.verdict.status == "at-risk"
     assert "no training log" in judged.verdict.reason
     assert not _gate(judged)
@@ -105,7 +105,7 @@ def test_weights_kept_before_a_rise_too_early_to_judge_alone(tmp_path):
 
 @pytest.mark.parametrize(("status", "severity"), [(REFUTED, "info"), (CONFIRMED, "warning")])
 def test_the_probes_word_is_applied_in_finalize(status, severity):
-    facts = api.read(OVERFIT[:1], samples=2000)
+    facts = api.read(OVERFIT[:1], samples=500)  # OFL101 warns at 144 parameters per sample
     catalogue = load_catalogue()
     evaluation = evaluate(facts, RuleConfig(), registered(), catalogue)
     target = next(f for f in evaluation.findings if f.code == "OFL101")

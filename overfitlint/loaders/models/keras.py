@@ -25,7 +25,8 @@ from typing import Any
 
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, OptimizerFacts, Provenance, Unknown
-from overfitlint.loaders import archive as zips
+from overfitlint.readers import MAX_TENSOR_ELEMENTS
+from overfitlint.readers import archive as zips
 
 DROPOUT_RATE_KEYS = {
     "Dropout": "rate",
@@ -43,7 +44,6 @@ BATCH_NORM_FROZEN = {"moving_mean", "moving_variance"}
 ALL_FROZEN_KINDS = {"Normalization", "Discretization"}
 CONTAINER_KINDS = {"Sequential", "Functional", "Model"}
 WRAPPER_KEYS = ("layer", "backward_layer")
-MAX_TENSOR_ELEMENTS = 1 << 40
 MAX_WEIGHTS_MEMBER = 1 << 40  # weights are never read whole; only the HDF5 metadata is
 NO_OPTIMIZER = Unknown(
     "the model was saved without a compiled optimizer",

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from overfitlint.facts import LayerFacts, Unknown
 
 FROZEN_NAMES = {"running_mean", "running_var"}
-MAX_TENSOR_ELEMENTS = 1 << 40
 
 # torch.nn modules whose only job is dropout (read by the TorchScript, checkpoint and .pt2 loaders)
 TORCH_DROPOUT_MODULES = frozenset(

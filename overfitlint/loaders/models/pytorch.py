@@ -25,22 +25,22 @@ from typing import Any
 from overfitlint import formats
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, OptimizerFacts, Provenance, Unknown
-from overfitlint.loaders import archive as zips
 from overfitlint.loaders.models.module_tree import ModuleNode, TensorInfo, layers_from, tied_note
 from overfitlint.loaders.models.named_tensors import NamedTensor, group_layers, no_architecture
 from overfitlint.loaders.models.torch_optim import optimizer_facts
-from overfitlint.loaders.models.torch_pickle import (
+from overfitlint.loaders.models.torchscript import NO_OPTIMIZER as SCRIPT_NO_OPTIMIZER
+from overfitlint.loaders.models.torchscript import load_torchscript_data
+from overfitlint.readers import archive as zips
+from overfitlint.readers.torch_pickle import (
+    MAX_PICKLE,
     StandIn,
     TensorRef,
     load_next,
     unpickle,
 )
-from overfitlint.loaders.models.torchscript import NO_OPTIMIZER as SCRIPT_NO_OPTIMIZER
-from overfitlint.loaders.models.torchscript import load_torchscript_data
 from overfitlint.settings import LoadHints
 
 TORCH_EXTRA = "pip install 'overfitlint[torch]'"
-PICKLE_LIMIT = 512 << 20
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 MODEL_KEYS = (
     "state_dict",
@@ -108,7 +108,7 @@ def read_checkpoint(path: Path, fmt: str, *, strict: bool = False) -> Any:
             member = next((n for n in names if n.endswith("data.pkl") and n.count("/") == 1), None)
             if member is None:
                 raise InputError(f"{path}: a zip archive without data.pkl; is it truncated?")
-            data = zips.read_member(archive, member, path, PICKLE_LIMIT)
+            data = zips.read_member(archive, member, path, MAX_PICKLE)
         return unpickle(data, str(path), strict=strict)
     return _legacy(path, strict)
 
@@ -119,7 +119,7 @@ def _legacy(path: Path, strict: bool) -> Any:
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
-            data = handle.read(min(size, PICKLE_LIMIT))
+            data = handle.read(min(size, MAX_PICKLE))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     stream = io.BytesIO(data)
@@ -540,9 +540,9 @@ def _safetensors_state(weights: Path) -> dict:
         raise InputError(
             f"{weights}: reading safetensors weights needs safetensors: {TORCH_EXTRA}"
         ) from None
-    from overfitlint.loaders.models.safetensors import read_header
+    from overfitlint.readers.safetensors import read_header
 
-    read_header(weights)  # validated before the library sees it
+    read_header(weights)  # checked before the library sees it
     try:
         return load_file(str(weights))
     except Exception as exc:

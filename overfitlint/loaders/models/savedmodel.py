@@ -24,6 +24,7 @@ from overfitlint import protowire as wire
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
 from overfitlint.loaders.models import keras as keras_model
+from overfitlint.readers import MAX_TENSOR_ELEMENTS
 
 MAX_PB = 2 << 30  # protobuf's own limit
 # tensorflow DataType codes of floating types: float, double, bfloat16, half
@@ -209,7 +210,7 @@ def _variables(nodes: list[SavedNode], path: Path):
             if dtype in FLOATING:
                 if dims is None or any(d < 0 for d in dims):
                     raise InputError(f"{path}: variable {name!r} has an unknown shape")
-                if math.prod(dims) > keras_model.MAX_TENSOR_ELEMENTS:
+                if math.prod(dims) > MAX_TENSOR_ELEMENTS:
                     raise InputError(f"{path}: variable {name!r} declares shape {list(dims)}")
                 key = (name, dims)
                 if name and not DEFAULT_NAME.fullmatch(name) and key in names:

@@ -18,9 +18,9 @@ from typing import Any
 
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
-from overfitlint.loaders import archive as zips
-from overfitlint.loaders.models.named_tensors import MAX_TENSOR_ELEMENTS
 from overfitlint.loaders.models.named_tensors import TORCH_DROPOUT_MODULES as DROPOUT_MODULES
+from overfitlint.readers import MAX_TENSOR_ELEMENTS
+from overfitlint.readers import archive as zips
 
 # torch._export.serde.schema.ScalarType codes of floating dtypes
 FLOATING = {6, 7, 8, 13, 29, 30, 31, 32, 33}
@@ -240,7 +240,7 @@ def check_pickles(path: Path) -> None:
     import io
     import zipfile
 
-    from overfitlint.loaders.models.torch_pickle import unpickle
+    from overfitlint.readers.torch_pickle import unpickle
 
     with zips.open_zip(path, "torch.export archive") as archive:
         for info in archive.infolist():

@@ -19,10 +19,10 @@ from typing import Any
 
 from overfitlint.errors import InputError
 from overfitlint.facts import LayerFacts, ModelFacts, Provenance, Unknown
-from overfitlint.loaders import archive as zips
 from overfitlint.loaders.models.module_tree import ModuleNode, TensorInfo, layers_from, tied_note
 from overfitlint.loaders.models.named_tensors import TORCH_DROPOUT_MODULES
-from overfitlint.loaders.models.torch_pickle import StandIn, TensorRef, unpickle
+from overfitlint.readers import archive as zips
+from overfitlint.readers.torch_pickle import StandIn, TensorRef, unpickle
 
 PICKLE_LIMIT = 256 << 20
 CODE_LIMIT = 16 << 20

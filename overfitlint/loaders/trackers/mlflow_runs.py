@@ -15,12 +15,10 @@ from overfitlint.loaders.trackers.run import (
     MetricPoints,
     Sweep,
     TrackedRun,
-    build_curves,
-    choose_best,
-    direction_of,
+    curves_or_note,
     known_params,
-    last_value,
     objective_metric,
+    rank_runs,
     require_runs,
 )
 
@@ -97,10 +95,7 @@ def to_sweep(
     runs = [_tracked(run, fmt, train_metric, val_metric) for run in kept]
     require_runs(runs, kind_source, "MLflow runs")
     metric = objective_metric(runs)
-    for run in runs:
-        run.objective = last_value(run.curves, metric)
-    direction = direction_of([run.curves for run in runs if run.curves is not None])
-    best = choose_best(runs, direction)
+    best, direction = rank_runs(runs, metric)
     if metric:
         notes.append(
             f"runs are ranked by the last logged {metric} ({direction}), as MLflow's runs "
@@ -119,19 +114,16 @@ def to_sweep(
 
 def _tracked(raw: RawRun, fmt: str, train_metric: str | None, val_metric: str | None):
     notes: list[str] = []
-    curves = None
-    try:
-        curves = build_curves(
-            raw.metrics,
-            source=raw.run_id,
-            fmt=fmt,
-            params=raw.params,
-            sources=raw.sources or None,
-            train_metric=train_metric,
-            val_metric=val_metric,
-        )
-    except InputError as exc:
-        notes.append(str(exc))
+    curves = curves_or_note(
+        raw.metrics,
+        notes,
+        source=raw.run_id,
+        fmt=fmt,
+        params=raw.params,
+        sources=raw.sources or None,
+        train_metric=train_metric,
+        val_metric=val_metric,
+    )
     if curves is None and not notes:
         notes.append("no metric logged")
     return TrackedRun(

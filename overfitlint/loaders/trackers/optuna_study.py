@@ -33,7 +33,7 @@ from overfitlint.loaders.trackers.run import (
     MetricPoints,
     Sweep,
     TrackedRun,
-    build_curves,
+    curves_or_note,
     known_params,
     require_runs,
 )
@@ -159,12 +159,9 @@ def _trial(trial, val_name: str, direction: str, named: bool) -> TrackedRun:
     pair = MetricPair(train, val_name if steps else None, direction == "minimize")
     curves = None
     if steps:
-        try:
-            curves = build_curves(
-                metrics, source=f"trial {trial.number}", fmt="optuna", params=params, pair=pair
-            )
-        except InputError as exc:
-            notes.append(str(exc))
+        curves = curves_or_note(
+            metrics, notes, source=f"trial {trial.number}", fmt="optuna", params=params, pair=pair
+        )
     else:
         notes.append("no intermediate values reported")
     values = trial.values

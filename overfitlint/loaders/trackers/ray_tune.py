@@ -23,12 +23,10 @@ from overfitlint.loaders.trackers.run import (
     MetricPoints,
     Sweep,
     TrackedRun,
-    build_curves,
-    choose_best,
-    direction_of,
+    curves_or_note,
     known_params,
-    last_value,
     objective_metric,
+    rank_runs,
     require_runs,
 )
 
@@ -112,18 +110,15 @@ def load_ray(
     metric = state.get("metric")
     if not metric or not any(run.curves and metric in run.curves.series for run in runs):
         metric = objective_metric(runs)
-    for run in runs:
-        run.objective = last_value(run.curves, metric)
+    named = None
     if metric and state.get("metric"):
-        direction = "maximize" if higher_is_better(metric) else "minimize"
-    else:
-        direction = direction_of([run.curves for run in runs])
+        named = "maximize" if higher_is_better(metric) else "minimize"
+    best, direction = rank_runs(runs, metric, named)
     if metric:
         notes.append(
             f"trials are ranked by the last reported {metric} ({direction}: the mode is "
             "read from the name, Ray keeps it only in pickles)"
         )
-    best = choose_best(runs, direction)
     return Sweep("ray", str(path), runs, best, direction, notes, metric)
 
 
@@ -180,18 +175,15 @@ def _trial(
             if key in RESERVED or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             metrics.setdefault(key, MetricPoints()).add(float(x), float(value), line)
-    curves = None
-    try:
-        curves = build_curves(
-            metrics,
-            source=str(source),
-            fmt="ray-tune",
-            params=params,
-            train_metric=train_metric,
-            val_metric=val_metric,
-        )
-    except InputError as exc:
-        notes.append(str(exc))
+    curves = curves_or_note(
+        metrics,
+        notes,
+        source=str(source),
+        fmt="ray-tune",
+        params=params,
+        train_metric=train_metric,
+        val_metric=val_metric,
+    )
     status = statuses.get(folder.name)
     if (folder / "error.txt").is_file() or status == "ERROR":
         state = "failed"

@@ -233,6 +233,18 @@ def build_curves(
     )
 
 
+def curves_or_note(
+    metrics: dict[str, MetricPoints], notes: list[str], **options: Any
+) -> Curves | None:
+    """``build_curves(metrics, **options)``, where a run whose metrics cannot be paired gets
+    the reason as a note and no curves: the other runs of its sweep are still judged."""
+    try:
+        return build_curves(metrics, **options)
+    except InputError as exc:
+        notes.append(str(exc))
+        return None
+
+
 @functools.lru_cache(maxsize=1024)
 def _same_names_pairing(
     names: tuple[str, ...], train_metric: str | None, val_metric: str | None
@@ -326,6 +338,19 @@ def _place_on_epochs(
 
 
 # -- the sweep's best run ---------------------------------------------------------------------
+
+
+def rank_runs(
+    runs: list[TrackedRun], metric: str | None, direction: str | None = None
+) -> tuple[TrackedRun | None, str]:
+    """The best run and the direction, ranking by ``metric``: a run's objective is the value
+    its store keeps (set already) else the last value it logged; the direction is the one the
+    store names, else the validation metric's."""
+    for run in runs:
+        if run.objective is None:
+            run.objective = last_value(run.curves, metric)
+    direction = direction or direction_of([run.curves for run in runs])
+    return choose_best(runs, direction), direction
 
 
 def choose_best(runs: list[TrackedRun], direction: str) -> TrackedRun | None:

@@ -22,12 +22,10 @@ from overfitlint.loaders.trackers.run import (
     MetricPoints,
     Sweep,
     TrackedRun,
-    build_curves,
-    choose_best,
-    direction_of,
+    curves_or_note,
     known_params,
-    last_value,
     objective_metric,
+    rank_runs,
     require_runs,
 )
 
@@ -107,10 +105,9 @@ def load_wandb(
     metric = objective_metric(runs)
     for run, summary in read:
         value = summary.get(metric) if metric else None
-        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-        run.objective = float(number) if number is not None else last_value(run.curves, metric)
-    direction = direction_of([run.curves for run in runs])
-    best = choose_best(runs, direction)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            run.objective = float(value)
+    best, direction = rank_runs(runs, metric)
     sweeps = {run.meta.get("sweep_id") for run in runs} - {None, ""}
     if len(sweeps) > 1:
         notes.append(f"the runs belong to {len(sweeps)} W&B sweeps: {', '.join(sorted(sweeps))}")
@@ -155,19 +152,16 @@ def _read_run(
     notes = [f"{log.name}: {cut}; read up to it"] if cut else []
     if unreadable:
         notes.append(unreadable)
-    curves = None
-    try:
-        curves = build_curves(
-            metrics,
-            source=str(folder),
-            fmt="wandb",
-            params=params,
-            sources=[str(log)],
-            train_metric=train_metric,
-            val_metric=val_metric,
-        )
-    except InputError as exc:
-        notes.append(str(exc))
+    curves = curves_or_note(
+        metrics,
+        notes,
+        source=str(folder),
+        fmt="wandb",
+        params=params,
+        sources=[str(log)],
+        train_metric=train_metric,
+        val_metric=val_metric,
+    )
     if exit_code is None:
         state = "running"
         notes.append("no exit record: the run is still running or was killed")

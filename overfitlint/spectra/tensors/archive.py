@@ -2,8 +2,9 @@
 
 PyTorch archives and Keras ``.keras`` files store their tensor members uncompressed, so the
 bytes of a tensor can be memory-mapped straight out of the archive: nothing is extracted and
-nothing is read until a layer's spectrum is taken. A compressed member, a name that climbs out
-of the archive, or a member that reaches past the end of the file is refused.
+nothing is read until a layer's spectrum is taken. The archive is opened (and its member names
+checked) by ``overfitlint.readers.archive``; a compressed member, or a member that reaches past
+the end of the file, is refused here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
@@ -19,27 +20,6 @@ from overfitlint.errors import InputError
 
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 LOCAL_MAGIC = b"PK\x03\x04"
-MAX_MEMBERS = 200_000
-
-
-def open_archive(path: Path, what: str) -> zipfile.ZipFile:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise InputError(f"{path}: not a readable {what} ({exc}); is the file truncated?") from None
-    infos = archive.infolist()
-    if len(infos) > MAX_MEMBERS:
-        archive.close()
-        raise InputError(f"{path}: the archive holds {len(infos):,} members; refusing to read it")
-    for info in infos:
-        pure = PurePosixPath(info.filename.replace("\\", "/"))
-        if pure.is_absolute() or ".." in pure.parts:
-            archive.close()
-            raise InputError(
-                f"{path}: archive member {info.filename!r} points outside the archive; "
-                "refusing to read it"
-            )
-    return archive
 
 
 def stored_offset(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> int:

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from overfitlint.errors import InputError
-from overfitlint.spectra.tensors.archive import MemberFile, open_archive, stored_offset
+from overfitlint.readers.archive import open_zip
+from overfitlint.spectra.tensors.archive import MemberFile, stored_offset
 from overfitlint.spectra.tensors.record import WeightTensor, is_float_dtype, kind_from_class
 
 KERNEL_NAMES = ("kernel", "kernel:0", "embeddings", "embeddings:0")
@@ -176,7 +177,7 @@ def read_keras_h5(path: Path) -> Iterator[WeightTensor]:
 
 
 def read_keras_archive(path: Path) -> Iterator[WeightTensor]:
-    archive = open_archive(path, "Keras archive")
+    archive = open_zip(path, "Keras archive")
     try:
         try:
             info = archive.getinfo("model.weights.h5")

@@ -1,9 +1,10 @@
 """PyTorch zip archives (``torch.save`` state dicts and checkpoints, Lightning ``.ckpt``, whole
 pickled modules, TorchScript) read without torch and without running anything.
 
-``data.pkl`` is parsed by the restricted unpickler of ``torch_pickle``; each tensor it describes
-becomes a numpy view (offset, size, stride) onto the memory-mapped ``data/<key>`` member that
-holds its storage, so a layer's bytes are read only when its spectrum is taken.
+``data.pkl`` is parsed by the data unpickler the model loaders use
+(``overfitlint.readers.torch_pickle``); each tensor it describes becomes a numpy view (offset,
+size, stride) onto the memory-mapped ``data/<key>`` member that holds its storage, so a layer's
+bytes are read only when its spectrum is taken.
 
 Which tensors are layer weights: where the pickle names the module class (a pickled
 ``nn.Module``, TorchScript), the ``weight`` of a Linear/Conv1d/Conv2d/Embedding-like class, as
@@ -23,19 +24,26 @@ from typing import Any
 import numpy as np
 
 from overfitlint.errors import InputError
-from overfitlint.spectra.tensors.archive import map_bytes, open_archive, stored_offset
+from overfitlint.readers.archive import open_zip, read_member
+from overfitlint.readers.torch_pickle import MAX_PICKLE, StandIn, TensorRef, unpickle
+from overfitlint.spectra.tensors.archive import map_bytes, stored_offset
 from overfitlint.spectra.tensors.record import (
     WeightTensor,
     is_adapter,
-    is_float_dtype,
     kind_from_class,
     select_state_dict,
 )
-from overfitlint.spectra.tensors.torch_pickle import Opaque, TensorRef, unpickle
 
 MODEL_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "network")
 NOT_MODEL = ("optim", "scheduler", "lr_sched", "scaler", "loops", "callbacks")
 MAX_DEPTH = 200
+# the storage dtypes whose spectra are taken: (numpy dtype, raw bfloat16 bit patterns)
+FLOAT_STORAGES: dict[str, tuple[Any, bool]] = {
+    "float64": (np.float64, False),
+    "float32": (np.float32, False),
+    "float16": (np.float16, False),
+    "bfloat16": (np.uint16, True),
+}
 
 
 @dataclass
@@ -56,7 +64,7 @@ def _walk(obj: Any, path: str, found: list[FoundTensor], seen: set[int], depth: 
     if isinstance(obj, TensorRef):
         found.append(FoundTensor(path, obj, None))
         return
-    if isinstance(obj, dict | list | tuple | Opaque):
+    if isinstance(obj, dict | list | tuple | StandIn):
         seen.add(id(obj))
     if isinstance(obj, dict):
         for key, value in obj.items():
@@ -65,31 +73,32 @@ def _walk(obj: Any, path: str, found: list[FoundTensor], seen: set[int], depth: 
     elif isinstance(obj, list | tuple):
         for index, value in enumerate(obj):
             _walk(value, _join(path, index), found, seen, depth + 1)
-    elif isinstance(obj, Opaque):
-        _walk_opaque(obj, path, found, seen, depth)
+    elif isinstance(obj, StandIn):
+        _walk_stand_in(obj, path, found, seen, depth)
 
 
-def _walk_opaque(
-    obj: Opaque, path: str, found: list[FoundTensor], seen: set[int], depth: int
+def _walk_stand_in(
+    obj: StandIn, path: str, found: list[FoundTensor], seen: set[int], depth: int
 ) -> None:
     state = obj.state
-    if isinstance(state, dict) and isinstance(state.get("_parameters"), dict):
+    if isinstance(state.get("_parameters"), dict):
         # a pickled nn.Module: its parameters, then its submodules by name
         for name, value in state["_parameters"].items():
             if isinstance(value, TensorRef):
-                found.append(FoundTensor(_join(path, name), value, obj.qualname))
-        for name, child in (state.get("_modules") or {}).items():
+                found.append(FoundTensor(_join(path, name), value, obj.full_name))
+        modules = state.get("_modules")
+        for name, child in (modules if isinstance(modules, dict) else {}).items():
             _walk(child, _join(path, name), found, seen, depth + 1)
         return
-    if obj.qualname.startswith("__torch__.") and isinstance(state, dict):
+    if obj.full_name.startswith("__torch__."):
         # a TorchScript module: attributes by name, tensors owned by this class
         for name, value in state.items():
             if isinstance(value, TensorRef):
-                found.append(FoundTensor(_join(path, name), value, obj.qualname))
+                found.append(FoundTensor(_join(path, name), value, obj.full_name))
             else:
                 _walk(value, _join(path, name), found, seen, depth + 1)
         return
-    for part in (state, obj.items, obj.listed):
+    for part in (state, obj.set_items, obj.appended):
         if part:
             _walk(part, path, found, seen, depth + 1)
 
@@ -98,7 +107,7 @@ def _model_part(top: Any) -> Any:
     if not isinstance(top, dict):
         return top
     for key in MODEL_KEYS:
-        if isinstance(top.get(key), dict | Opaque):
+        if isinstance(top.get(key), dict | StandIn):
             return top[key]
     return {
         key: value
@@ -111,12 +120,12 @@ def _select(found: list[FoundTensor]) -> list[tuple[FoundTensor, str, str]]:
     floating = [
         item
         for item in found
-        if is_float_dtype(np.dtype(item.tensor.storage.dtype)) or item.tensor.storage.bfloat16
+        if item.tensor.storage is not None and item.tensor.storage.dtype in FLOAT_STORAGES
     ]
     chosen: list[tuple[FoundTensor, str, str]] = []
     by_path = {item.path: item for item in floating if item.owner is None}
     for key, layer, kind in select_state_dict(
-        [(item.path, item.tensor.size) for item in floating if item.owner is None]
+        [(item.path, item.tensor.shape) for item in floating if item.owner is None]
     ):
         chosen.append((by_path[key], layer, kind))
     for item in floating:
@@ -124,7 +133,7 @@ def _select(found: list[FoundTensor]) -> list[tuple[FoundTensor, str, str]]:
             continue
         if item.path != "weight" and not item.path.endswith(".weight"):
             continue
-        kind = kind_from_class(item.owner, item.tensor.size)
+        kind = kind_from_class(item.owner, item.tensor.shape)
         if kind is not None:
             chosen.append((item, item.path[: -len("weight")].rstrip("."), kind))
     return chosen
@@ -135,7 +144,7 @@ class TorchArchive:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.archive = open_archive(path, "PyTorch archive")
+        self.archive = open_zip(path, "PyTorch archive")
         names = self.archive.namelist()
         pickles = [name for name in names if name.endswith("data.pkl") and name.count("/") == 1]
         if not pickles:
@@ -147,8 +156,12 @@ class TorchArchive:
         if order in names and self.archive.read(order).strip() not in (b"little", b""):
             self.archive.close()
             raise InputError(f"{path}: a big-endian PyTorch archive; re-save it on this machine")
-        info = self.archive.getinfo(pickles[0])
-        self.top = unpickle(self.archive.read(info), f"{path} ({pickles[0]})")
+        try:
+            data = read_member(self.archive, pickles[0], path, MAX_PICKLE)
+        except InputError:
+            self.archive.close()
+            raise
+        self.top = unpickle(data, f"{path} ({pickles[0]})")
         self._storages: dict[str, np.ndarray] = {}
 
     def close(self) -> None:
@@ -171,13 +184,19 @@ class TorchArchive:
 
     def array(self, tensor: TensorRef) -> np.ndarray:
         storage = tensor.storage
-        dtype = np.dtype(storage.dtype)
+        assert storage is not None  # _select keeps tensors with a storage only
+        shape, stride = tensor.shape, tensor.stride
+        if len(shape) != len(stride) or any(v < 0 for v in (*stride, tensor.offset)):
+            raise InputError(
+                f"{self.path}: a tensor record with a malformed offset, size or stride; "
+                "the file is damaged"
+            )
+        dtype = np.dtype(FLOAT_STORAGES[storage.dtype][0])
         numel = storage.numel
         base = self._storage(storage.key, dtype, numel)
-        steps = zip(tensor.size, tensor.stride, strict=True)
-        extent = tensor.offset + sum((n - 1) * s for n, s in steps)
-        if any(n == 0 for n in tensor.size):
-            return np.zeros(tensor.size, dtype=dtype)
+        extent = tensor.offset + sum((n - 1) * s for n, s in zip(shape, stride, strict=True))
+        if any(n == 0 for n in shape):
+            return np.zeros(shape, dtype=dtype)
         if extent >= numel:
             raise InputError(
                 f"{self.path}: a tensor reaches past the end of its storage "
@@ -185,8 +204,8 @@ class TorchArchive:
             )
         return np.lib.stride_tricks.as_strided(
             base[tensor.offset :],
-            shape=tensor.size,
-            strides=tuple(s * dtype.itemsize for s in tensor.stride),
+            shape=shape,
+            strides=tuple(s * dtype.itemsize for s in stride),
             writeable=False,
         )
 
@@ -201,7 +220,7 @@ class TorchArchive:
                 kind,
                 self.array(tensor),
                 trainable=trainable,
-                bfloat16=tensor.storage.bfloat16,
+                bfloat16=FLOAT_STORAGES[tensor.storage.dtype][1],
             )
 
 

@@ -36,6 +36,8 @@ import numpy as np
 
 from overfitlint.errors import InputError
 
+MAX_PICKLE = 512 << 20
+"""The largest pickle read: a checkpoint's object graph, its tensor bytes stored apart."""
 MAX_STAND_IN_CLASSES = 20_000
 DTYPES = {
     "float64": ("float64", True, 8),
@@ -117,8 +119,11 @@ GADGET_MODULES = frozenset(
         "io",
         "_io",
         "zipimport",
+        "operator",
     }
 )
+# Submodules of an allowed package that exist to fetch or build code
+GADGET_SUBMODULES = ("torch.hub", "torch.ops", "torch.utils.cpp_extension")
 GADGET_BUILTINS = frozenset(
     {
         "eval",
@@ -265,6 +270,21 @@ class StandIn:
     def class_name(self) -> str:
         return self.qualname.rsplit(".", 1)[-1]
 
+    @property
+    def full_name(self) -> str:
+        """``module.qualname`` as the pickle names the class."""
+        return f"{self.module}.{self.qualname}"
+
+    @property
+    def set_items(self) -> dict[Any, Any]:
+        """What the pickle set with ``obj[key] = value`` (a dict subclass's entries)."""
+        return self._items
+
+    @property
+    def appended(self) -> list[Any]:
+        """What the pickle appended (a list subclass's elements)."""
+        return self._list
+
     def __repr__(self) -> str:
         return f"<stand-in {self.module}.{self.qualname}>"
 
@@ -409,7 +429,11 @@ class DataUnpickler(pickle.Unpickler):
         if module == "__builtin__":  # protocol 2 pickles name the builtins module this way
             module = "builtins"
         root = module.split(".", 1)[0]
-        if root in GADGET_MODULES or (root == "builtins" and name not in SAFE_BUILTINS):
+        if (
+            root in GADGET_MODULES
+            or (root == "builtins" and name not in SAFE_BUILTINS)
+            or any(module == m or module.startswith(f"{m}.") for m in GADGET_SUBMODULES)
+        ):
             raise Refused(f"{module}.{name}")
         if (module, name) in REAL:
             return REAL[(module, name)]
