@@ -6,7 +6,8 @@ Three ways a curve is judged, by how much it can show:
   noise (Prechelt's generalization loss GL, a z test and a Mann-Kendall trend), so a noisy
   plateau is not read as a rise; and, for a rise that began fewer than ``patience`` points
   before the end, a *steady* rise (every point after the logged minimum at or above the one
-  before, within ``short_max_dip``) that is large against the noise;
+  before, within ``short_max_dip``) that is large against the noise and not measured from one
+  lone low point (a low outlier and a return to the mean);
 - **short runs** (``short_min_points`` to ``min_epochs`` - 1 points: fine-tunes with a handful
   of evaluations): the logged values alone, with no noise to estimate, so only a rise of at
   least ``short_min_rise`` over at least ``short_min_after`` points counts, either steady or
@@ -144,6 +145,15 @@ def _stays_above(values: np.ndarray, start: int, min_pct: float) -> bool:
     return bool(np.all(tail - base >= abs(base) * min_pct / 100.0))
 
 
+def _lone_dip(values: np.ndarray, best: int, min_rise_pct: float) -> bool:
+    """The best is one low point: measured from the mean of its two neighbours, the end is
+    less than ``min_rise_pct`` up (a low outlier and a return to the mean, not a rise)."""
+    if best == 0 or best >= values.size - 1:
+        return False
+    around = 0.5 * (values[best - 1] + values[best + 1])
+    return 100.0 * (values[-1] - around) / max(abs(values[best]), 1e-12) < min_rise_pct
+
+
 def _rise(
     val: Series,
     train: Series | None,
@@ -237,6 +247,7 @@ def _judge_long(val: Series, train: Series | None, limits, lower: bool) -> tuple
         limits["short_min_after"] <= steady.after < limits["patience"]
         and big
         and _steady(values, steady.best_index, limits["short_max_dip"])
+        and not _lone_dip(values, steady.best_index, limits["min_rise"])
         and _train_ok(steady, limits)
     ):
         return steady, True

@@ -60,7 +60,8 @@ def finalize(
     probe_verdicts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Judgement:
     findings = [_probed(f, (probe_verdicts or {}).get(f.fingerprint)) for f in evaluation.findings]
-    judged = [c for c in evaluation.checked if c.role == "symptom"]
+    refuted = _refuted(findings)
+    judged = [c for c in evaluation.checked if c.role == "symptom"] + refuted
     untrusted = [f for f in findings if counts(f) and f.evidence_value(UNTRUSTED)]
     if config.combine_evidence:
         findings = _corroborate(findings)
@@ -68,8 +69,23 @@ def finalize(
             findings = _not_realised(findings, judged)
     findings = [_overridden(f, config.severities) for f in findings]
     findings.sort(key=lambda f: (-severity_rank(f.severity), f.code, f.subject))
-    verdict = decide(findings, judged, untrusted, evaluation.checked, facts)
+    verdict = decide(findings, judged, untrusted, [*evaluation.checked, *refuted], facts)
     return Judgement(tuple(findings), verdict)
+
+
+def _refuted(findings: list[Finding]) -> list[Checked]:
+    """Symptoms the probe refuted for the weights given (e.g. their measured validation loss is
+    the log's best epoch's): the curves were judged, and these weights passed."""
+    return [
+        Checked(
+            f.code,
+            "symptom",
+            f.subject,
+            f"{f.code} refuted by the probe for these weights: {(f.probe or {}).get('note', '')}",
+        )
+        for f in findings
+        if f.role == "symptom" and (f.probe or {}).get("status") == REFUTED
+    ]
 
 
 def _probed(finding: Finding, entry: Mapping[str, Any] | None) -> Finding:

@@ -228,8 +228,8 @@ def _log_info(finding: Finding, curves: tuple[Curves, ...], heldout: dict | None
         return None
     source = finding.location.file
     for log in curves:
-        if source and log.source != source:
-            continue
+        if source and source != log.source and source not in log.sources:
+            continue  # a TensorBoard finding names its event file, inside the log's folder
         val = log.val_loss
         if val is None:
             continue

@@ -127,3 +127,20 @@ def test_the_examples_keep_their_documented_exit_codes(cli, tmp_path):
     healthy = cli("check", *HEALTHY, "--samples", "2000", "--no-probe", "--no-report")
     assert healthy.code == 0 and "Verdict: healthy" in healthy.stdout
     assert Path(tmp_path).is_dir()
+
+
+def test_a_symptom_the_probe_refuted_is_a_judged_curve():
+    """The probe found the weights are the log's best epoch: the curves' finding does not
+    describe them, so the verdict is healthy, and says why."""
+    facts = api.read(OVERFIT, samples=2000)
+    catalogue = load_catalogue()
+    evaluation = evaluate(facts, RuleConfig(), registered(), catalogue)
+    symptoms = [f for f in evaluation.findings if f.role == "symptom" and f.severity != "info"]
+    verdicts = {
+        f.fingerprint: {"status": REFUTED, "note": "best epoch's weights"} for f in symptoms
+    }
+    judged = finalize(evaluation, facts, RuleConfig(), catalogue, verdicts)
+    assert judged.verdict.status == "healthy"
+    assert any("refuted by the probe" in line for line in judged.verdict.checked)
+    one = {symptoms[0].fingerprint: verdicts[symptoms[0].fingerprint]}
+    assert finalize(evaluation, facts, RuleConfig(), catalogue, one).verdict.status == "overfitting"
