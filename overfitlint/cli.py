@@ -78,6 +78,8 @@ def _probe_option(value, name: str):
         return None
     if isinstance(value, list | tuple):  # from a config file: [3, 32, 32]
         value = ",".join(str(v) for v in value)
+    if name == "device" and value == "auto":  # the default: nothing to check, nothing to import
+        return value
     from overfitlint.probe.data import parse_input_shape
     from overfitlint.probe.device import parse_device
 
