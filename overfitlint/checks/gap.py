@@ -20,7 +20,8 @@ from overfitlint.engine.registry import check
 from overfitlint.findings import Evidence, Finding
 
 NOT_GROWING = (
-    "; the validation loss is still within {limit:g}% of its best, so the gap did not open by "
+    "; the validation loss is still within {limit:g}% of its best (mean of the last points "
+    "against the mean around the best), so the gap did not open by "
     "overfitting: check that training and validation data come from the same distribution and "
     "how the training loss is measured (dropout on, penalties added)"
 )
@@ -150,7 +151,7 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
             Evidence("train_end", round(tail_mean(train, k), 6), train.name),
             Evidence("val_end", round(tail_mean(val, k), 6), val.name),
             Evidence("best_epoch", epoch_number(best_epoch), curves.axis),
-            Evidence("val_rise_from_best", round(rise, 2), "%"),
+            Evidence("val_rise_from_best", round(rise, 2), "%, tail mean vs mean around the best"),
         ],
         rise >= ctx.threshold("min_val_rise"),
     )
