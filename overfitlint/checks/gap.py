@@ -151,7 +151,7 @@ def _loss_gap(ctx: CheckContext, curves: Curves, train, val, ratio: float, k: in
             Evidence("train_end", round(tail_mean(train, k), 6), train.name),
             Evidence("val_end", round(tail_mean(val, k), 6), val.name),
             Evidence("best_epoch", epoch_number(best_epoch), curves.axis),
-            Evidence("val_rise_from_best", round(rise, 2), "%, tail mean vs mean around the best"),
+            Evidence("val_rise_from_best", round(rise, 2), "%, means: tail vs best"),
         ],
         rise >= ctx.threshold("min_val_rise"),
     )
