@@ -54,16 +54,6 @@ def val_rise_pct(val: Series, k: int, lower: bool = True) -> float:
     return 100.0 * sign * (tail_mean(val, k) - around_best) / max(abs(around_best), 1e-12)
 
 
-def _got_worse(curves: Curves, val: Series, k: int, limit: float) -> bool:
-    """Validation got at least ``limit`` percent worse since its best: judged on the validation
-    loss where there is one (continuous, where accuracy on a small validation set moves in
-    steps), else on ``val`` itself (an accuracy: higher is better)."""
-    loss = _finite(curves, curves.loss.val)
-    if loss is not None and len(loss) >= 2:
-        return val_rise_pct(loss, k, curves.loss.lower_is_better) >= limit
-    return val_rise_pct(val, k, lower=False) >= limit
-
-
 def _finite(curves: Curves, name: str | None) -> Series | None:
     series = curves.get(name)
     return series.finite() if series is not None else None
@@ -79,15 +69,25 @@ def _loss_pair(ctx: CheckContext, curves: Curves) -> tuple[Series, Series] | Non
     return train, val
 
 
+def _judged_by(curves: Curves, val: Series, lower: bool) -> tuple[Series, bool]:
+    """The validation series that says since when, and whether, the model got worse, and
+    whether lower is better in it: ``val`` when it is a loss; for an accuracy, the validation
+    loss where one is logged (continuous, where accuracy on a small validation set moves in
+    steps: one best epoch, the loss's logged minimum), else the accuracy itself."""
+    if not lower:
+        loss = _finite(curves, curves.loss.val)
+        if loss is not None and len(loss) >= 2:
+            return loss, curves.loss.lower_is_better
+    return val, lower
+
+
 def _opened_by_overfitting(
     ctx: CheckContext, curves: Curves, val: Series, k: int, lower: bool
 ) -> bool:
-    """Validation got worse by min_val_rise % from its best (``val`` a loss, or for an
-    accuracy, as ``_got_worse`` judges it): the gap opened as the model overfitted."""
-    limit = ctx.threshold("min_val_rise")
-    if lower:
-        return val_rise_pct(val, k) >= limit
-    return _got_worse(curves, val, k, limit)
+    """Validation got worse by min_val_rise % from its best (as ``_judged_by`` chooses the
+    series): the gap opened as the model overfitted."""
+    judged, judged_lower = _judged_by(curves, val, lower)
+    return val_rise_pct(judged, k, judged_lower) >= ctx.threshold("min_val_rise")
 
 
 def _gap_finding(
@@ -179,11 +179,8 @@ def _accuracy_gap(ctx: CheckContext, curves: Curves, k: int) -> Finding | None:
     if gap < ctx.threshold("max_accuracy_gap"):
         return None
     growing = _opened_by_overfitting(ctx, curves, val, k, lower=False)
-    val_loss = _finite(curves, curves.loss.val)
-    if val_loss is not None and len(val_loss) >= 2:  # one best epoch: the loss's logged minimum
-        best_epoch = float(val_loss.epochs[best_index(val_loss, curves.loss.lower_is_better)])
-    else:
-        best_epoch = float(val.epochs[best_index(val, lower_is_better=False)])
+    judged, judged_lower = _judged_by(curves, val, lower=False)
+    best_epoch = float(judged.epochs[best_index(judged, judged_lower)])
     best_gap = (value_at(train, best_epoch, k) - value_at(val, best_epoch, k)) * scale
     return _gap_finding(
         ctx,
