@@ -24,7 +24,6 @@ Every choice is a note in the report. Nothing found is one line (exit code 2).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -117,12 +116,14 @@ def _weights(folder: Path) -> Path | None:
 def _best_checkpoint(folder: Path, checkpoints: list[Path]) -> Path | None:
     """The checkpoint ``trainer_state.json`` names as best (read from the folder or the last
     checkpoint), when it is one of ``checkpoints``."""
+    from overfitlint.loaders.models.hf_folder import last_part, read_json
+
     for state_file in (folder / "trainer_state.json", *(c / "trainer_state.json" for c in
                        reversed(checkpoints))):  # fmt: skip
-        best = _json(state_file).get("best_model_checkpoint")
+        state = read_json(state_file) if _readable(state_file) else None
+        best = (state or {}).get("best_model_checkpoint")
         if isinstance(best, str):
-            name = best.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
-            return next((c for c in checkpoints if c.name == name), None)
+            return next((c for c in checkpoints if c.name == last_part(best)), None)
     return None
 
 
@@ -209,6 +210,7 @@ def _lightning_model(checkpoints: list[Path]) -> tuple[Path, str]:
 
 def _recorded_best(checkpoints: list[Path]) -> Path | None:
     """The checkpoint a ModelCheckpoint callback's state names as its best, read as data."""
+    from overfitlint.loaders.models.hf_folder import last_part
     from overfitlint.loaders.models.pytorch import read_checkpoint
 
     names = {c.name: c for c in checkpoints}
@@ -225,10 +227,8 @@ def _recorded_best(checkpoints: list[Path]) -> Path | None:
         for key, state in callbacks.items():
             if "ModelCheckpoint" in str(key) and isinstance(state, dict):
                 best = state.get("best_model_path")
-                if isinstance(best, str) and best:
-                    name = best.replace("\\", "/").rsplit("/", 1)[-1]
-                    if name in names:
-                        return names[name]
+                if isinstance(best, str) and last_part(best) in names:
+                    return names[last_part(best)]
     return None
 
 
@@ -330,13 +330,3 @@ def _one_per_series(models: list[Path], found: Found) -> list[Path]:
 def _readable(path: Path) -> bool:
     """Inside its repository (a link out of it is never read; the loader refuses it)."""
     return is_inside(path, find_root(path))
-
-
-def _json(path: Path) -> dict:
-    if not path.is_file() or not _readable(path):
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -36,7 +36,14 @@ CHECKPOINT = re.compile(r"checkpoint-(\d+)$")
 DECOUPLED = ("adamw", "adafactor", "lion", "lomo", "adalomo", "schedule_free_adamw")
 
 
-def _json(path: Path) -> dict[str, Any] | None:
+def last_part(path_text: str) -> str:
+    """The last component of a path as a training run wrote it (POSIX or Windows)."""
+    return path_text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file of an HF output folder (at most ``MAX_JSON_BYTES``, inside its
+    repository); None when it is missing, too large or not an object."""
     if not path.is_file():
         return None
     confine(path, find_root(path), f"the {path.name} beside the model")
@@ -51,7 +58,7 @@ def _json(path: Path) -> dict[str, Any] | None:
 
 def hf_config(folder: Path) -> dict[str, Any] | None:
     """``config.json`` when it is a transformers config (names a model type or architecture)."""
-    config = _json(folder / "config.json")
+    config = read_json(folder / "config.json")
     if config is None or not ("model_type" in config or "architectures" in config):
         return None
     return config
@@ -137,7 +144,7 @@ def _eval_epoch(state: dict[str, Any], step: int) -> float | None:
 
 def kept_epoch(folder: Path, args: dict[str, Any] | None) -> tuple[float, str] | None:
     """The epoch whose weights the folder's model holds, and how that is known."""
-    state = _json(folder / "trainer_state.json")
+    state = read_json(folder / "trainer_state.json")
     if state is None:
         return None
     saved = CHECKPOINT.search(folder.name)
@@ -150,7 +157,7 @@ def kept_epoch(folder: Path, args: dict[str, Any] | None) -> tuple[float, str] |
     best = state.get("best_model_checkpoint")
     best_step = state.get("best_global_step")
     if not isinstance(best_step, int) and isinstance(best, str):
-        match = CHECKPOINT.search(best.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1])
+        match = CHECKPOINT.search(last_part(best))
         best_step = int(match.group(1)) if match else None
     if not isinstance(best_step, int) or args is None or not args.get("load_best_model_at_end"):
         return None
@@ -195,7 +202,9 @@ def with_folder_facts(facts: ModelFacts, path: Path) -> ModelFacts:
     kept = kept_epoch(folder, args)
     if kept is not None:
         details["kept_epoch"], details["kept_epoch_source"] = kept
-    elif args is None and (_json(folder / "trainer_state.json") or {}).get("best_model_checkpoint"):
+    elif args is None and (read_json(folder / "trainer_state.json") or {}).get(
+        "best_model_checkpoint"
+    ):
         notes.append(
             "trainer_state.json names the run's best checkpoint, but without training_args.bin "
             "it cannot tell whether the saved model is that one (load_best_model_at_end); "
