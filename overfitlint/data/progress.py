@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from overfitlint.terminal import is_terminal
+
 _WIDTH = 30
 _INTERVAL = 0.1
 
@@ -13,7 +15,7 @@ _INTERVAL = 0.1
 class Progress:
     def __init__(self, total: int, label: str, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = total > 0 and self.stream.isatty()
+        self.enabled = total > 0 and is_terminal(self.stream)
         self.total = total
         self.label = label
         self.done = 0

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import IO
 
+from overfitlint.terminal import is_terminal
+
 WIDTH = 24
 REDRAW_S = 0.1
 
@@ -24,7 +26,7 @@ class FleetProgress:
         clock=time.monotonic,
     ) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = (_isatty(self.stream) and total > 1) if enabled is None else enabled
+        self.enabled = (is_terminal(self.stream) and total > 1) if enabled is None else enabled
         self.total = total
         self.executor = executor
         self.clock = clock
@@ -75,10 +77,3 @@ class FleetProgress:
         )
         self.stream.write("\r" + line[:100].ljust(100))
         self.stream.flush()
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import IO
 
+from overfitlint.terminal import is_terminal
+
 WIDTH = 24
 
 
@@ -19,7 +21,7 @@ class ProgressBar:
         clock=time.monotonic,
     ):
         self.stream = stream or sys.stderr
-        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self.enabled = is_terminal(self.stream) if enabled is None else enabled
         self.budget_s = budget_s
         self.clock = clock
         self.started = clock()
@@ -43,10 +45,3 @@ class ProgressBar:
         if self.enabled and self.drawn:
             self.stream.write("\r" + " " * 100 + "\r")
             self.stream.flush()
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
