@@ -46,7 +46,7 @@ def probe_model(
         list(findings), model, catalogue, thresholds, has_data=config.data is not None
     )
     unchecked = {
-        key: _entry(INCONCLUSIVE, f"not checked: {why}", {}, [], None, 0.0, config.seed)
+        key: _entry(INCONCLUSIVE, None, f"not checked: {why}", {}, [], None, 0.0, config.seed)
         for key, why in plan.unchecked.items()
     }
     if plan.empty:
@@ -147,6 +147,7 @@ def _verdicts(run: BackendRun, findings, context: _Context) -> dict[str, dict[st
                 metrics.setdefault(key, value)
         verdicts[finding.fingerprint] = _entry(
             deciding.status,
+            deciding.probe,
             deciding.note,
             metrics,
             [v.to_dict() for v in judged],
@@ -209,9 +210,10 @@ def _problem(run: BackendRun) -> str:
     return ""
 
 
-def _entry(status, note, metrics, probes, device, seconds, seed) -> dict[str, Any]:
+def _entry(status, decided_by, note, metrics, probes, device, seconds, seed) -> dict[str, Any]:
     return {
         "status": status,
+        "decided_by": decided_by,
         "note": note,
         "metrics": metrics,
         "device": device,

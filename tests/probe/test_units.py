@@ -223,7 +223,7 @@ def test_every_probe_a_rule_names_has_its_thresholds_declared():
     needed = {
         "stochasticity": {"probe_min_spread"},
         "memorization": {"probe_memorized", "probe_max_samples"},
-        "heldout": {"probe_confirm_gap", "probe_refute_gap"},
+        "heldout": {"probe_confirm_ratio", "probe_confirm_points", "probe_refute_gap"},
         "counterfactual": {"probe_noise_factor"},
     }
     for code, spec in load_catalogue().items():
@@ -291,8 +291,24 @@ def test_heldout_and_counterfactual_verdicts():
            "train_samples": 10, "val_samples": 10}  # fmt: skip
     log = {"log_final_val_loss": 1.05, "log_closest_epoch": 70, "log_closest_val_loss": 1.01}
     held = _judge("OFL301", "heldout", _result(gap), log=log)
-    assert held.status == "confirmed" and "epoch 70" in held.note
-    assert held.metrics["log_closest_epoch"] == 70
+    # val loss 5x the train loss: a generalisation gap, not memorised training data
+    assert held.status == "inconclusive" and "generalisation gap" in held.note
+    assert "epoch 70" in held.note and held.metrics["log_closest_epoch"] == 70
+    memorised = {**gap, "train_loss": 0.05, "loss_gap": 0.95, "loss_gap_pct": 1900.0,
+                 "train_accuracy": 0.98, "val_accuracy": 0.64, "accuracy_gap": 0.34}  # fmt: skip
+    held = _judge("OFL101", "heldout", _result(memorised))
+    assert held.status == "confirmed" and "memorised" in held.note and "34.0 points" in held.note
+    assert held.metrics["accuracy_gap_points"] == 34.0
+    # fitted to 100% and 5.6 points apart: a digits MLP at its best epoch
+    at_best = {**memorised, "train_accuracy": 1.0, "val_accuracy": 0.944, "accuracy_gap": 0.056}
+    assert _judge("OFL101", "heldout", _result(at_best)).status == "inconclusive"
+    unfitted = {**memorised, "train_accuracy": 0.85, "val_accuracy": 0.63, "accuracy_gap": 0.22}
+    assert _judge("OFL101", "heldout", _result(unfitted)).status == "inconclusive"
+    regression = {k: v for k, v in memorised.items() if "accuracy" not in k}  # 20x
+    assert _judge("OFL101", "heldout", _result(regression)).status == "confirmed"
+    assert _judge("OFL101", "heldout", _result({**regression, "train_loss": 0.2})).status == (
+        "inconclusive"
+    )  # 5x
     flat = {**gap, "val_loss": 0.201, "loss_gap": 0.001, "loss_gap_pct": 0.5}
     assert _judge("OFL301", "heldout", _result(flat)).status == "refuted"
     counter = {
