@@ -1,6 +1,8 @@
 """The verdict of one check, decided by the engine from the rules' roles; renderers state it.
 
-- ``overfitting``: a symptom seen in the curves, or confirmed by the probe;
+- ``overfitting``: a symptom seen in the curves, or a finding the probe's held-out measurement
+  confirmed (with ``--data``: the weights fit their training data far better than the held-out
+  data, in loss and accuracy);
 - ``at-risk``: causes only (capacity, missing regularization), no curves to tell whether the
   risk was realised;
 - ``healthy``: the curves were judged and show no overfitting;

@@ -3,14 +3,17 @@
 Each step returns new findings and says in ``adjustments`` what it changed:
 
 1. the probe: a refuted finding is downgraded to info (never hidden); a confirmed one gains a
-   confidence level;
+   confidence level, and one the held-out probe confirmed (the weights memorised their training
+   data) is at least a warning, whatever the ratio or rule that carried the measurement;
 2. corroboration: a *symptom* (the curves overfit) and a *cause* (no dropout, no weight decay,
    many parameters per sample) found together at warning or above each rise one severity and
    one confidence level and name each other;
 3. its reverse: when the curves were judged and show no overfitting, cause-only findings are
    demoted to info: the risk was not realised, and the judging rules are named;
 4. per-rule severity overrides from the configuration;
-5. the verdict, from the roles of what remains (``overfitlint.verdict``).
+5. the verdict, from the roles of what remains (``overfitlint.verdict``): a symptom, or a cause
+   the probe's held-out measurement confirmed (the weights memorised their training data), is
+   overfitting.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from overfitlint.catalogue import RuleSpec
 from overfitlint.engine.context import Checked
 from overfitlint.engine.evaluate import Evaluation
+from overfitlint.engine.gate import memorised
 from overfitlint.facts import Facts
 from overfitlint.findings import Finding
 from overfitlint.settings import RuleConfig
@@ -108,7 +112,19 @@ def _probed(finding: Finding, entry: Mapping[str, Any] | None) -> Finding:
         raised = raise_confidence(finding.confidence)
         if raised != finding.confidence:
             entry["confidence_from"] = finding.confidence
-        return replace(finding, confidence=raised, probe=entry)
+        finding = replace(finding, confidence=raised, probe=entry)
+        if memorised(finding) and not counts(finding):
+            return replace(
+                finding,
+                severity="warning",
+                severity_from=finding.severity_from or finding.severity,
+                adjustments=(
+                    *finding.adjustments,
+                    f"raised from {finding.severity}: the probe measured that these weights "
+                    "memorised their training data",
+                ),
+            )
+        return finding
     return replace(finding, probe=entry)
 
 
@@ -193,6 +209,13 @@ def decide(
     causes = [f for f in findings if f.role == "cause" and counts(f)]
     if symptoms:
         return Verdict(OVERFITTING, _headline(symptoms[0]), passed)
+    measured = [f for f in findings if counts(f) and memorised(f)]
+    if measured:
+        return Verdict(
+            OVERFITTING,
+            f"{_headline(measured[0])}; measured by the probe: {measured[0].probe['note']}",
+            passed,
+        )
     if untrusted:
         return Verdict(
             AT_RISK,

@@ -1,6 +1,7 @@
 """The gate: does this check fail the build? Decided from the verdict's evidence, not renderers.
 
-A finding counts toward the gate when it is a symptom (the model overfits), a cause with
+A finding counts toward the gate when it is a symptom (the model overfits), a cause the probe's
+held-out measurement confirmed (the weights given memorised their training data), a cause with
 ``fail_on_risk`` (the user asked to fail on risk factors alone), an internal finding (a rule
 could not run, so the verdict is incomplete), or a finding whose severity the configuration
 set explicitly. The run fails when a counted finding is at or above ``fail_on``.
@@ -13,12 +14,23 @@ from collections.abc import Iterable, Mapping
 
 from overfitlint.findings import Finding
 from overfitlint.severity import fails
+from overfitlint.verdict import CONFIRMED
+
+
+def memorised(finding: Finding) -> bool:
+    """The probe's held-out measurement confirmed the finding: with ``--data``, the weights
+    given fit their training data far better than the held-out data (a symptom measured, not
+    a risk)."""
+    probe = finding.probe or {}
+    return probe.get("status") == CONFIRMED and probe.get("decided_by") == "heldout"
 
 
 def counted(finding: Finding, *, fail_on_risk: bool, severities: Mapping[str, str]) -> bool:
     if finding.code in severities:
         return True
     if finding.role == "symptom" or (finding.role == "cause" and fail_on_risk):
+        return True
+    if memorised(finding):
         return True
     return finding.role == "internal"
 

@@ -144,3 +144,53 @@ def test_a_symptom_the_probe_refuted_is_a_judged_curve():
     assert any("refuted by the probe" in line for line in judged.verdict.checked)
     one = {symptoms[0].fingerprint: verdicts[symptoms[0].fingerprint]}
     assert finalize(evaluation, facts, RuleConfig(), catalogue, one).verdict.status == "overfitting"
+
+
+def test_a_cause_the_probe_measured_as_memorised_is_overfitting_and_fails():
+    """With --data and no curves, OFL101 is a risk; when the probe's held-out measurement finds
+    the weights memorised their training data, it is a symptom measured, and fails the gate.
+    Another probe's confirmation (random-label capacity) stays a risk."""
+    facts = api.read(OVERFIT[:1], samples=500)  # OFL101 warns at 144 parameters per sample
+    catalogue = load_catalogue()
+    evaluation = evaluate(facts, RuleConfig(), registered(), catalogue)
+    target = next(f for f in evaluation.findings if f.code == "OFL101")
+    note = "train 100.0% vs val 59.5%: the checkpoint has memorised its training data"
+    entry = {"status": CONFIRMED, "decided_by": "heldout", "note": note}
+    judged = finalize(evaluation, facts, RuleConfig(), catalogue, {target.fingerprint: entry})
+    assert judged.verdict.status == "overfitting"
+    assert judged.verdict.reason.endswith(f"; measured by the probe: {note}")
+    assert _gate(judged)
+    capacity = {**entry, "decided_by": "memorization"}
+    judged = finalize(evaluation, facts, RuleConfig(), catalogue, {target.fingerprint: capacity})
+    assert judged.verdict.status == "at-risk" and not _gate(judged)
+    assert _gate(judged, fail_on_risk=True)
+
+
+def test_memorised_weights_count_even_when_the_ratio_that_carried_them_is_low():
+    """OFL101 is information at 4 parameters per sample; the probe measuring memorised weights
+    makes it a warning, and the verdict overfitting."""
+    facts = api.read(OVERFIT[:1], samples=20_000)
+    catalogue = load_catalogue()
+    evaluation = evaluate(facts, RuleConfig(), registered(), catalogue)
+    target = next(f for f in evaluation.findings if f.code == "OFL101")
+    assert target.severity == "info"
+    entry = {"status": CONFIRMED, "decided_by": "heldout", "note": "memorised"}
+    judged = finalize(evaluation, facts, RuleConfig(), catalogue, {target.fingerprint: entry})
+    probed = next(f for f in judged.findings if f.code == "OFL101")
+    assert (probed.severity, probed.severity_from) == ("warning", "info")
+    assert "memorised their training data" in probed.adjustments[-1]
+    assert judged.verdict.status == "overfitting" and _gate(judged)
+
+
+def test_healthy_curves_outweigh_memorised_weights_measured_without_them():
+    """Judged healthy curves take precedence: the memorised measurement is demoted with the
+    other causes ("risk not realised"), and the gate passes."""
+    facts = api.read(HEALTHY, samples=500)
+    catalogue = load_catalogue()
+    evaluation = evaluate(facts, RuleConfig(), registered(), catalogue)
+    target = next(f for f in evaluation.findings if f.code == "OFL101")
+    entry = {"status": CONFIRMED, "decided_by": "heldout", "note": "memorised"}
+    judged = finalize(evaluation, facts, RuleConfig(), catalogue, {target.fingerprint: entry})
+    probed = next(f for f in judged.findings if f.code == "OFL101")
+    assert probed.severity == "info" and "risk not realised" in probed.adjustments[-1]
+    assert judged.verdict.status == "healthy" and not _gate(judged)
