@@ -1,10 +1,13 @@
-"""The gate on real labelled runs: ``python -m benchmarks.verdict [--json] [-v] [--folder]``.
+"""The gate on real labelled runs: ``python -m benchmarks.verdict [--json] [-v] [--folder]
+[--data]``.
 
 Prints the healthy-pass and overfit-fail rates of ``overfitlint check`` (goal >= 0.95
 each), OFL301's precision and recall against the held-out truth of the curve, how often
 the reported best epoch is the logged minimum, the verdict table when the JSON has one,
 and every wrong answer grouped by cause. ``-v`` adds one row per run; ``--folder`` checks
-each run's folder form (``folder_args``) instead of its file arguments.
+each run's folder form (``folder_args``) instead of its file arguments; ``--data`` gives each
+run its own training and validation split (``--data data.npz``, probe on) as a user with the
+data would.
 """
 
 from __future__ import annotations
@@ -139,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
         "--folder", action="store_true", help="check each run's folder_args instead of its args"
     )
     parser.add_argument(
+        "--data",
+        action="store_true",
+        help="give each run its own train/validation split with --data and run the probe",
+    )
+    parser.add_argument(
         "--checker",
         type=Path,
         default=ev.ROOT,
@@ -153,11 +161,12 @@ def main(argv: list[str] | None = None) -> None:
     if not chosen:
         raise SystemExit("no labelled runs: python -m benchmarks.verdict.make_runs makes them")
     checker = options.checker.resolve()
-    outcomes = ev.check_all(chosen, options.folder, checker, options.jobs)
+    outcomes = ev.check_all(chosen, options.folder, checker, options.jobs, options.data)
     if options.json:
         print(json.dumps(_summary(outcomes), indent=1))
         return
-    _print(outcomes, options.verbose, "folder" if options.folder else "file", checker)
+    form = ("folder" if options.folder else "file") + (" + --data" if options.data else "")
+    _print(outcomes, options.verbose, form, checker)
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

@@ -3,26 +3,37 @@
     python -m overfitlint check ARGS --format json --no-report --no-probe
 
 runs in the run's folder, with the checkout under test first on ``PYTHONPATH`` (this
-repository unless ``--checker`` names another). The exit code is the gate's answer;
-the JSON's findings give OFL301's detections and the best epochs; a top-level
-``verdict`` (once the engine writes one) is tabled against the truth.
+repository unless ``--checker`` names another). With ``with_data`` the run is checked as a
+user who also gives the data: in a scratch copy of its folder, with its own training and
+validation split written to ``data.npz`` and the probe on (``--data data.npz --probe-budget
+60``); the runs whose data is not a NumPy table (the HF token runs) are checked as files.
+The exit code is the gate's answer; the JSON's findings give OFL301's detections and the
+best epochs; the top-level ``verdict`` is tabled against the truth.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.verdict import data, specs
+
 HERE = Path(__file__).resolve().parent
 RUNS_DIR = HERE / "runs"
 ROOT = HERE.parent.parent
 CLI_FLAGS = ["--format", "json", "--no-report", "--no-probe"]
+DATA_FLAGS = ["--format", "json", "--no-report", "--data", "data.npz", "--probe-budget", "60"]
+SPLIT = ("x_train", "y_train", "x_val", "y_val")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 BEST_EPOCH_CODES = ("OFL301", "OFL302", "OFL303")
 EPOCH_TOLERANCE = 1e-3
@@ -108,18 +119,37 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def check(label: dict, folder_mode: bool, checker: Path, timeout: float = 600) -> Outcome:
+def write_data(spec: dict, folder: Path) -> bool:
+    """A run spec's own training and validation split as ``folder/data.npz`` (False: its data
+    is not a table the probe reads, e.g. the HF token runs)."""
+    wanted = spec.get("data") or {}
+    if "set" not in wanted:
+        return False
+    split = data.load(wanted)
+    np.savez(folder / "data.npz", **{key: getattr(split, key) for key in SPLIT})
+    return True
+
+
+def check(
+    label: dict, folder_mode: bool, checker: Path, timeout: float = 600, with_data: bool = False
+) -> Outcome:
     args = list(label["folder_args"] if folder_mode else label["args"])
     env = {**os.environ, "PYTHONPATH": str(checker), "CUDA_VISIBLE_DEVICES": ""}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    completed = subprocess.run(
-        [sys.executable, "-m", "overfitlint", "check", *args, *CLI_FLAGS],
-        cwd=RUNS_DIR / label["name"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    flags, folder = CLI_FLAGS, RUNS_DIR / label["name"]
+    with tempfile.TemporaryDirectory(prefix="verdict-") as scratch:
+        if with_data:
+            folder = Path(shutil.copytree(folder, Path(scratch) / label["name"]))
+            if write_data(specs.RUNS[label["name"]], folder):
+                flags = DATA_FLAGS
+        completed = subprocess.run(
+            [sys.executable, "-m", "overfitlint", "check", *args, *flags],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     outcome = Outcome(label, args, completed.returncode)
     if completed.returncode not in (0, 1):
         outcome.problem = _last_line(completed.stderr) or _last_line(completed.stdout)
@@ -138,11 +168,15 @@ def check(label: dict, folder_mode: bool, checker: Path, timeout: float = 600) -
     return outcome
 
 
-def check_all(chosen: list[dict], folder_mode: bool, checker: Path, jobs: int = 2) -> list[Outcome]:
+def check_all(
+    chosen: list[dict], folder_mode: bool, checker: Path, jobs: int = 2, with_data: bool = False
+) -> list[Outcome]:
     if folder_mode:
         chosen = [label for label in chosen if label.get("folder_args")]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda label: check(label, folder_mode, checker), chosen))
+        return list(
+            pool.map(lambda label: check(label, folder_mode, checker, with_data=with_data), chosen)
+        )
 
 
 # -- scores -------------------------------------------------------------------------------
@@ -207,8 +241,9 @@ def ofl301(outcomes: list[Outcome]) -> Detection:
         if diverges is None or not _log_given(o):
             continue
         found = bool(o.active("OFL301")) or any(
-            f.get("code") == "OFL301" and _evidence(f, "kept_epoch") is not None for f in o.findings
-        )  # a divergence found after the weights that ship were kept counts as found
+            f.get("code") == "OFL301" and (_evidence(f, "kept_epoch") is not None or _refuted(f))
+            for f in o.findings
+        )  # found, then held back because the weights that ship are the best's, counts
         bucket = {
             (True, True): result.tp,
             (False, True): result.fp,
@@ -217,6 +252,13 @@ def ofl301(outcomes: list[Outcome]) -> Detection:
         }
         bucket[(diverges, found)].append(o.name)
     return result
+
+
+def _refuted(finding: dict) -> bool:
+    """Raised, then downgraded because the probe measured the weights as the best epoch's."""
+    return (finding.get("probe") or {}).get("status") == "refuted" and bool(
+        finding.get("severity_from")
+    )
 
 
 def _evidence(finding: dict, name: str):

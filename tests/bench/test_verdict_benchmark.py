@@ -199,3 +199,23 @@ def test_truth_follows_from_the_held_out_numbers(folder: Path):
     assert truth.shipped_truth(held["val_loss_large"], kept, best) == label["truth"]
     diverges = truth.curve_diverges(held["val_loss_large"], held["train_loss"])
     assert diverges == label["curve_diverges"]
+
+
+DATA_RUNS = [f for f in FOLDERS if "set" in (SPECS.get(f.name, {}).get("data") or {})]
+
+
+@pytest.mark.parametrize("folder", DATA_RUNS[:: max(1, len(DATA_RUNS) // 8)], ids=lambda p: p.name)
+def test_the_data_form_writes_the_split_the_run_was_trained_on(folder: Path, tmp_path: Path):
+    """``--data``: the split regenerated from the spec has the run's sample count."""
+    import numpy as np
+
+    from benchmarks.verdict.evaluate import SPLIT, write_data
+
+    assert write_data(SPECS[folder.name], tmp_path)
+    with np.load(tmp_path / "data.npz") as arrays:
+        assert sorted(arrays.files) == sorted(SPLIT)
+        assert len(arrays["x_train"]) == len(arrays["y_train"]) > 0
+        assert len(arrays["x_val"]) == len(arrays["y_val"]) > 0
+        args = _label(folder)["args"]
+        if "--samples" in args:
+            assert len(arrays["x_train"]) == int(args[args.index("--samples") + 1])
