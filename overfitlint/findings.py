@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from overfitlint.verdict import CONFIRMED
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -86,6 +88,14 @@ class Finding:
         source = (self.location.file or "").replace("\\", "/").rsplit("/", 1)[-1]
         key = "\x1f".join((self.code, source, self.subject))
         return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @property
+    def memorised(self) -> bool:
+        """The probe's held-out measurement confirmed the finding: with ``--data``, the weights
+        given fit their training data far better than the held-out data (a symptom measured,
+        whatever the rule's role)."""
+        probe = self.probe if isinstance(self.probe, Mapping) else {}
+        return probe.get("status") == CONFIRMED and probe.get("decided_by") == "heldout"
 
     def evidence_value(self, name: str) -> Any:
         for item in self.evidence:

@@ -25,7 +25,6 @@ from typing import Any
 from overfitlint.catalogue import RuleSpec
 from overfitlint.engine.context import Checked
 from overfitlint.engine.evaluate import Evaluation
-from overfitlint.engine.gate import memorised
 from overfitlint.facts import Facts
 from overfitlint.findings import Finding
 from overfitlint.settings import RuleConfig
@@ -113,7 +112,7 @@ def _probed(finding: Finding, entry: Mapping[str, Any] | None) -> Finding:
         if raised != finding.confidence:
             entry["confidence_from"] = finding.confidence
         finding = replace(finding, confidence=raised, probe=entry)
-        if memorised(finding) and not counts(finding):
+        if finding.memorised and not counts(finding):
             return replace(
                 finding,
                 severity="warning",
@@ -209,7 +208,7 @@ def decide(
     causes = [f for f in findings if f.role == "cause" and counts(f)]
     if symptoms:
         return Verdict(OVERFITTING, _headline(symptoms[0]), passed)
-    measured = [f for f in findings if counts(f) and memorised(f)]
+    measured = [f for f in findings if counts(f) and f.memorised]
     if measured:
         return Verdict(
             OVERFITTING,

@@ -14,15 +14,6 @@ from collections.abc import Iterable, Mapping
 
 from overfitlint.findings import Finding
 from overfitlint.severity import fails
-from overfitlint.verdict import CONFIRMED
-
-
-def memorised(finding: Finding) -> bool:
-    """The probe's held-out measurement confirmed the finding: with ``--data``, the weights
-    given fit their training data far better than the held-out data (a symptom measured, not
-    a risk)."""
-    probe = finding.probe or {}
-    return probe.get("status") == CONFIRMED and probe.get("decided_by") == "heldout"
 
 
 def counted(finding: Finding, *, fail_on_risk: bool, severities: Mapping[str, str]) -> bool:
@@ -30,7 +21,7 @@ def counted(finding: Finding, *, fail_on_risk: bool, severities: Mapping[str, st
         return True
     if finding.role == "symptom" or (finding.role == "cause" and fail_on_risk):
         return True
-    if memorised(finding):
+    if finding.memorised:
         return True
     return finding.role == "internal"
 

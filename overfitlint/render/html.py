@@ -328,6 +328,7 @@ def _finding_view(
         "name": f.name or (spec.name if spec else ""),
         "title": spec.title if spec else "",
         "role": f.role or (spec.role if spec else ""),
+        "memorised": f.memorised,
         "known_rule": spec is not None,
         "severity": f.severity,
         "severity_from": f.severity_from or "",
@@ -342,6 +343,7 @@ def _finding_view(
             {
                 "label": EVIDENCE_LABELS.get(e.name, label_text(e.name)),
                 "value": value_text(e.value, e.unit),
+                "numeric": isinstance(e.value, int | float) and not isinstance(e.value, bool),
             }
             for e in f.evidence
         ],
@@ -406,7 +408,8 @@ def _probe_view(probe: Any) -> dict[str, Any] | None:
 
 def _lead(findings: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The finding a reviewer should read first: the most severe; among equals a symptom
-    (the curve says it overfits) before a cause, a probe-confirmed one, then the surest."""
+    (the curve says it overfits, or the probe measured memorised weights) before a cause, a
+    probe-confirmed one, then the surest."""
     if not findings:
         return None
 
@@ -414,7 +417,7 @@ def _lead(findings: list[dict[str, Any]]) -> dict[str, Any] | None:
         probe = f["probe"] or {}
         return (
             -SEVERITY_RANK.get(f["severity"], -1),
-            ROLE_RANK.get(f["role"], 3),
+            ROLE_RANK.get("symptom" if f["memorised"] else f["role"], 3),
             0 if probe.get("status") == "confirmed" else 1,
             -CONFIDENCE_RANK.get(f["confidence"], -1),
             f["index"],

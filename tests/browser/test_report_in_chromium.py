@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import DESKTOP, NARROW
-from tests.conftest import write
+from tests.conftest import EXAMPLES, write
 from tests.render.inprocess import run_main
 from tests.unit.test_html_report import IMG, SCRIPT, hostile_model
 
@@ -184,3 +184,21 @@ def test_hostile_names_stay_text_in_the_browser(visit, tmp_path):
     body = p.locator("body").inner_text()
     for name in (SCRIPT, IMG, log.name):
         assert name in body
+
+
+@pytest.mark.parametrize("width", VIEWPORTS)
+def test_long_text_evidence_wraps_instead_of_widening_the_page(visit, tmp_path, width):
+    """OFL505's evidence lists its suspect labels in one value of about 1,000 characters; a
+    number cell never wraps, a text cell must."""
+    target = tmp_path / "labels.html"
+    result = run_main(
+        "check", EXAMPLES / "overfit" / "model.onnx", "--samples", "500",
+        "--data", EXAMPLES / "overfit" / "data.npz", "--no-probe", "--report", target,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.code in (0, 1), result.stderr
+    page = visit(target, VIEWPORTS[width])
+    assert_clean(page)
+    suspects = page.page.locator("article.finding[data-code=OFL505] td.long")
+    assert max(len(text) for text in suspects.all_inner_texts()) > 300
+    assert_fits(page)

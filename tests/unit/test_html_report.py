@@ -544,3 +544,21 @@ def test_report_command_will_not_overwrite_its_input(tmp_path, overfit_report):
     result = run_main("report", path, "-o", path, cwd=tmp_path)
     assert result.code == 2 and "refusing to overwrite" in result.stderr
     assert path.read_text() == document
+
+
+def test_memorised_weights_lead_among_equal_causes(overfit_report):
+    """A cause the probe measured as memorised weights is a symptom measured: it is the finding
+    to read first among the warnings, before the other causes."""
+    causes = [f for f in overfit_report.findings if f.role == "cause"]
+    memorised = {"status": "confirmed", "decided_by": "heldout", "note": "memorised"}
+    findings = [
+        replace(f, severity="warning", probe=memorised if f.code == "OFL101" else None)
+        for f in causes
+    ]
+    assert {f.code for f in findings} >= {"OFL101", "OFL201"}
+    view = build_view(replace(overfit_report, findings=findings))
+    assert view["verdict"]["lead"]["code"] == "OFL101"
+    findings = [replace(f, probe=None) for f in findings]
+    assert build_view(replace(overfit_report, findings=findings))["verdict"]["lead"]["code"] != (
+        "OFL101"
+    )
