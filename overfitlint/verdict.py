@@ -1,8 +1,8 @@
 """The verdict of one check, decided by the engine from the rules' roles; renderers state it.
 
 - ``overfitting``: a symptom seen in the curves, or a finding the probe's held-out measurement
-  confirmed (with ``--data``: the weights fit their training data far better than the held-out
-  data, in loss and accuracy);
+  confirmed (with ``--data``: the weights fit their training data almost perfectly and the
+  held-out data far worse, by accuracy for a classifier and by loss for a regressor);
 - ``at-risk``: causes only (capacity, missing regularization), no curves to tell whether the
   risk was realised;
 - ``healthy``: the curves were judged and show no overfitting;

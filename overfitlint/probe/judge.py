@@ -216,8 +216,8 @@ def _memorisation(m, ratio: float, points: float | None, threshold) -> tuple[boo
         )
         return train >= fitted and points >= gap, words
     needed = threshold("probe_confirm_ratio")
-    shown = f"{ratio:.3g}x" if math.isfinite(ratio) else "a train loss of 0"
-    words = f"memorised is a val loss at least {needed:g}x the train loss; here {shown}"
+    here = f"{ratio:.3g}x" if math.isfinite(ratio) else "a train loss of 0"
+    words = f"memorised is a val loss at least {needed:g}x the train loss; here {here}"
     return ratio >= needed, words
 
 
