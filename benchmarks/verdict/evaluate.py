@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,8 +138,9 @@ def check(
     env = {**os.environ, "PYTHONPATH": str(checker), "CUDA_VISIBLE_DEVICES": ""}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     flags, folder = CLI_FLAGS, RUNS_DIR / label["name"]
-    with tempfile.TemporaryDirectory(prefix="verdict-") as scratch:
-        if with_data:
+    scratch_dir = tempfile.TemporaryDirectory(prefix="verdict-") if with_data else nullcontext()
+    with scratch_dir as scratch:
+        if scratch:
             folder = Path(shutil.copytree(folder, Path(scratch) / label["name"]))
             if write_data(specs.RUNS[label["name"]], folder):
                 flags = DATA_FLAGS

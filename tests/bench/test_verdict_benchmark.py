@@ -13,9 +13,11 @@ import math
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.verdict import truth
+from benchmarks.verdict.evaluate import SPLIT, write_data
 from benchmarks.verdict.label import FIELDS, MODEL_SUFFIXES, READERS, TRUTHS
 from benchmarks.verdict.specs import RUNS as SPECS
 
@@ -207,10 +209,6 @@ DATA_RUNS = [f for f in FOLDERS if "set" in (SPECS.get(f.name, {}).get("data") o
 @pytest.mark.parametrize("folder", DATA_RUNS[:: max(1, len(DATA_RUNS) // 8)], ids=lambda p: p.name)
 def test_the_data_form_writes_the_split_the_run_was_trained_on(folder: Path, tmp_path: Path):
     """``--data``: the split regenerated from the spec has the run's sample count."""
-    import numpy as np
-
-    from benchmarks.verdict.evaluate import SPLIT, write_data
-
     assert write_data(SPECS[folder.name], tmp_path)
     with np.load(tmp_path / "data.npz") as arrays:
         assert sorted(arrays.files) == sorted(SPLIT)

@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -75,12 +74,11 @@ def test_restored_early_stopping_is_told_apart_by_the_probe_with_data(cli, tmp_p
     weights were restored, so the log's end is judged; with --data the probe measures the
     weights' validation loss, finds the log's best epoch, and refutes the divergence."""
     pytest.importorskip("tensorflow")
-    from benchmarks.verdict import data, specs
+    from benchmarks.verdict import specs
+    from benchmarks.verdict.evaluate import write_data
 
     folder, label = _copy("keras_es_restore_p15_tensorboard", tmp_path)
-    split = data.load(specs.KERAS["keras_es_restore_p15_tensorboard"]["data"])
-    arrays = {k: getattr(split, k) for k in ("x_train", "y_train", "x_val", "y_val")}
-    np.savez(folder / "data.npz", **arrays)
+    assert write_data(specs.KERAS["keras_es_restore_p15_tensorboard"], folder)
     exit_code, report = _judge(cli, folder, *label["args"], *NO_PROBE)
     assert (exit_code, report["verdict"]["status"]) == (1, "overfitting")
     probed = ("--format", "json", "--no-report", "--data", "data.npz", "--probe-budget", "60")
